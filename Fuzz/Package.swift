@@ -1,0 +1,23 @@
+// swift-tools-version:6.1
+// libFuzzer targets for every decoder of untrusted bytes. Build with scripts/fuzz.sh.
+import PackageDescription
+
+let settings: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+
+func fuzzTarget(_ name: String, _ deps: [String]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["FuzzSupport"] + deps.map { .product(name: $0, package: "kafka-pipe") },
+        swiftSettings: settings)
+}
+
+let package = Package(
+    name: "kafka-pipe-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "kafka-pipe", path: "..")],
+    targets: [
+        .target(name: "FuzzSupport"),
+        fuzzTarget("FuzzYAML", ["PipeConfig"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

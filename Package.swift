@@ -1,0 +1,116 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+
+let package = Package(
+    name: "kafka-pipe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kafka-pipe", targets: ["kafka-pipe"]),
+        .library(name: "WireCore", targets: ["WireCore"]),
+        .library(name: "Codecs", targets: ["Codecs"]),
+        .library(name: "PipeAuth", targets: ["PipeAuth"]),
+        .library(name: "PipeTLS", targets: ["PipeTLS"]),
+        .library(name: "HTTPWire", targets: ["HTTPWire"]),
+        .library(name: "PipeConfig", targets: ["PipeConfig"]),
+        .library(name: "PipeRuntime", targets: ["PipeRuntime"]),
+        .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "KafkaWire", targets: ["KafkaWire"]),
+        .library(name: "PgWire", targets: ["PgWire"]),
+        .library(name: "ClickHouseNative", targets: ["ClickHouseNative"]),
+        .library(name: "S3Client", targets: ["S3Client"]),
+        .library(name: "Connectors", targets: ["Connectors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries from the system: only zlib and OpenSSL.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+
+        // Shared wire primitives: varints, CRC-32/CRC-32C, base64, JSON writing, byte helpers.
+        .target(name: "WireCore", dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+                swiftSettings: swiftSettings),
+        // Compression: gzip (zlib), Snappy, LZ4, Zstandard in Swift.
+        .target(name: "Codecs", dependencies: ["CZlib", "WireCore"], swiftSettings: swiftSettings),
+        // Hashes/HMAC/PBKDF2 (libcrypto), SCRAM, AWS SigV4: shared by Kafka, PostgreSQL and S3.
+        .target(name: "PipeAuth", dependencies: ["COpenSSL", "WireCore"], swiftSettings: swiftSettings),
+        // Client TLS over OpenSSL as a NIO channel handler.
+        .target(name: "PipeTLS", dependencies: ["COpenSSL", log] + nio, swiftSettings: swiftSettings),
+        // Minimal HTTP/1.1 (request/response parsers, server for /metrics, client for S3).
+        .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, swiftSettings: swiftSettings),
+        // YAML reader and the typed configuration of every connector class.
+        .target(name: "PipeConfig", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        // Logging, Prometheus metrics, HTTP endpoints, progress reporting, backoff.
+        .target(name: "PipeRuntime",
+                dependencies: ["HTTPWire", "PipeConfig", log, metrics,
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
+                swiftSettings: swiftSettings),
+        // Embedded append-only key-value state store.
+        .target(name: "Storage", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+
+        .target(name: "KafkaWire",
+                dependencies: ["WireCore", "Codecs", "PipeAuth", "PipeTLS", log, metrics,
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
+                swiftSettings: swiftSettings),
+        .target(name: "PgWire", dependencies: ["WireCore", "PipeAuth", "PipeTLS", log] + nio,
+                swiftSettings: swiftSettings),
+        .target(name: "ClickHouseNative", dependencies: ["WireCore", "Codecs", "PipeTLS", log] + nio,
+                swiftSettings: swiftSettings),
+        .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio,
+                swiftSettings: swiftSettings),
+        .target(name: "Connectors",
+                dependencies: ["PipeConfig", "PipeRuntime", "Storage", "KafkaWire", "PgWire",
+                               "ClickHouseNative", "S3Client", log, metrics,
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
+                swiftSettings: swiftSettings),
+        .executableTarget(name: "kafka-pipe",
+                          dependencies: ["Connectors", "PipeConfig", "PipeRuntime", "Storage", log,
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                          swiftSettings: swiftSettings),
+        // Generates Sources/KafkaWire/Generated from Apache Kafka's JSON message definitions.
+        .executableTarget(name: "kafka-codegen", path: "Tools/kafka-codegen", swiftSettings: swiftSettings),
+        // Benchmark drivers (run by bench/*.sh).
+        .executableTarget(name: "pipe-bench",
+                          dependencies: ["Storage", "Codecs", "KafkaWire", "WireCore"],
+                          path: "Tools/pipe-bench", swiftSettings: swiftSettings),
+
+        .testTarget(name: "WireCoreTests", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipeAuthTests", dependencies: ["PipeAuth"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipeTLSTests", dependencies: ["PipeTLS"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPWireTests", dependencies: ["HTTPWire"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "PipeConfigTests", dependencies: ["PipeConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipeRuntimeTests", dependencies: ["PipeRuntime"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"], swiftSettings: swiftSettings),
+        .testTarget(name: "KafkaWireTests", dependencies: ["KafkaWire"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "PgWireTests", dependencies: ["PgWire"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "ClickHouseNativeTests", dependencies: ["ClickHouseNative"] + nio,
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "S3ClientTests", dependencies: ["S3Client"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "ConnectorsTests", dependencies: ["Connectors"], swiftSettings: swiftSettings),
+        // Runs the built kafka-pipe binary as a user would.
+        .testTarget(name: "CLITests", dependencies: ["PipeConfig", "Storage"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

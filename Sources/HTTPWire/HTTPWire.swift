@@ -1,0 +1,4 @@
+// HTTPWire module. See DESIGN.md in this folder where present.
+public enum HTTPWireModule {
+    public static let name = "HTTPWire"
+}

@@ -1,0 +1,4 @@
+// KafkaWire module. See DESIGN.md in this folder where present.
+public enum KafkaWireModule {
+    public static let name = "KafkaWire"
+}

@@ -1,0 +1,4 @@
+// PgWire module. See DESIGN.md in this folder where present.
+public enum PgWireModule {
+    public static let name = "PgWire"
+}

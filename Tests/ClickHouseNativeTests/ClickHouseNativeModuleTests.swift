@@ -1,0 +1,6 @@
+import Testing
+import ClickHouseNative
+
+@Test func ClickHouseNativeModuleLinks() {
+    #expect(ClickHouseNativeModule.name == "ClickHouseNative")
+}

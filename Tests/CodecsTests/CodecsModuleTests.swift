@@ -1,0 +1,6 @@
+import Testing
+import Codecs
+
+@Test func CodecsModuleLinks() {
+    #expect(CodecsModule.name == "Codecs")
+}

@@ -1,0 +1,6 @@
+import Testing
+import Connectors
+
+@Test func ConnectorsModuleLinks() {
+    #expect(ConnectorsModule.name == "Connectors")
+}

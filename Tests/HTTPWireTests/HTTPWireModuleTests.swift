@@ -1,0 +1,6 @@
+import Testing
+import HTTPWire
+
+@Test func HTTPWireModuleLinks() {
+    #expect(HTTPWireModule.name == "HTTPWire")
+}

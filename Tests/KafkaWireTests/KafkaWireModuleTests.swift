@@ -1,0 +1,6 @@
+import Testing
+import KafkaWire
+
+@Test func KafkaWireModuleLinks() {
+    #expect(KafkaWireModule.name == "KafkaWire")
+}

@@ -1,0 +1,6 @@
+import Testing
+import PgWire
+
+@Test func PgWireModuleLinks() {
+    #expect(PgWireModule.name == "PgWire")
+}

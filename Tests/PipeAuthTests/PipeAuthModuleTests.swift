@@ -1,0 +1,6 @@
+import Testing
+import PipeAuth
+
+@Test func PipeAuthModuleLinks() {
+    #expect(PipeAuthModule.name == "PipeAuth")
+}

@@ -1,0 +1,6 @@
+import Testing
+import PipeConfig
+
+@Test func PipeConfigModuleLinks() {
+    #expect(PipeConfigModule.name == "PipeConfig")
+}

@@ -1,0 +1,6 @@
+import Testing
+import PipeRuntime
+
+@Test func PipeRuntimeModuleLinks() {
+    #expect(PipeRuntimeModule.name == "PipeRuntime")
+}

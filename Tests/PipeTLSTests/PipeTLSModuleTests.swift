@@ -1,0 +1,6 @@
+import Testing
+import PipeTLS
+
+@Test func PipeTLSModuleLinks() {
+    #expect(PipeTLSModule.name == "PipeTLS")
+}

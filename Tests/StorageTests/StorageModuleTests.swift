@@ -1,0 +1,6 @@
+import Testing
+import Storage
+
+@Test func StorageModuleLinks() {
+    #expect(StorageModule.name == "Storage")
+}

@@ -1,0 +1,6 @@
+import Testing
+import WireCore
+
+@Test func WireCoreModuleLinks() {
+    #expect(WireCoreModule.name == "WireCore")
+}

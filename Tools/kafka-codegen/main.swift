@@ -1,0 +1,1 @@
+print("kafka-codegen: not built yet")

@@ -1,0 +1,1 @@
+print("pipe-bench: not built yet")
