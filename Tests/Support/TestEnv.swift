@@ -1,0 +1,102 @@
+public import Foundation
+
+/// Where the real services are. `scripts/test.sh` exports these (from `.services/env.sh`);
+/// a developer can `source .services/env.sh` after `scripts/services/start-all.sh`.
+///
+/// An integration test calls `TestEnv.require("KP_KAFKA")`: when the variable is missing it
+/// returns nil so the test can skip with a message, except under CI (`CI=true`), where a missing
+/// service is a failure: CI configures every service, so nothing skips there.
+public enum TestEnv {
+    public static func value(_ name: String) -> String? {
+        guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    public static var isCI: Bool { value("CI") == "true" || value("CI") == "1" }
+
+    /// The variable's value, or nil (with a printed reason) when it is not set outside CI.
+    /// Under CI a missing variable is reported through `onMissingInCI` (use `Issue.record`).
+    public static func require(_ name: String, onMissingInCI: (String) -> Void) -> String? {
+        if let v = value(name) { return v }
+        let message = "\(name) is not set: start the services (scripts/services/start-all.sh; source .services/env.sh)"
+        if isCI { onMissingInCI(message) } else { print("skipping: \(message)") }
+        return nil
+    }
+
+    /// The repository's root folder.
+    public static var repoRoot: URL {
+        if let r = value("KP_ROOT") { return URL(fileURLWithPath: r) }
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }
+
+    /// `../shared` beside the checkout, when present.
+    public static var sharedDir: URL? {
+        let u = repoRoot.deletingLastPathComponent().appendingPathComponent("shared")
+        return FileManager.default.fileExists(atPath: u.path) ? u : nil
+    }
+
+    /// A short unique suffix for topic, table, bucket and slot names.
+    public static func unique(_ prefix: String) -> String {
+        let r = UInt32.random(in: 0..<UInt32.max)
+        return "\(prefix)_\(String(r, radix: 36))"
+    }
+}
+
+/// Runs a program and captures its output.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public enum Run {
+    /// Runs `path` with `arguments`, feeding `input` to standard input; waits at most `timeout` seconds.
+    @discardableResult
+    public static func program(_ path: String, _ arguments: [String], input: Data? = nil,
+                               environment: [String: String]? = nil, cwd: URL? = nil,
+                               timeout: TimeInterval = 120) throws -> ProcessResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        if let environment {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let cwd { p.currentDirectoryURL = cwd }
+        let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        p.standardInput = inPipe
+        let outData = LockedData(), errData = LockedData()
+        outPipe.fileHandleForReading.readabilityHandler = { h in outData.append(h.availableData) }
+        errPipe.fileHandleForReading.readabilityHandler = { h in errData.append(h.availableData) }
+        try p.run()
+        if let input { inPipe.fileHandleForWriting.write(input) }
+        try? inPipe.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { p.terminate(); p.waitUntilExit() }
+        p.waitUntilExit()
+        outPipe.fileHandleForReading.readabilityHandler = nil
+        errPipe.fileHandleForReading.readabilityHandler = nil
+        outData.append(outPipe.fileHandleForReading.readDataToEndOfFile())
+        errData.append(errPipe.fileHandleForReading.readDataToEndOfFile())
+        return ProcessResult(status: p.terminationStatus,
+                             stdout: String(decoding: outData.data, as: UTF8.self),
+                             stderr: String(decoding: errData.data, as: UTF8.self))
+    }
+
+    /// Runs a shell command line with bash.
+    @discardableResult
+    public static func shell(_ command: String, input: Data? = nil, timeout: TimeInterval = 120) throws -> ProcessResult {
+        try program("/bin/bash", ["-c", command], input: input, timeout: timeout)
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage = Data()
+    func append(_ d: Data) { lock.lock(); storage.append(d); lock.unlock() }
+    var data: Data { lock.lock(); defer { lock.unlock() }; return storage }
+}
