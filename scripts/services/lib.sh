@@ -74,7 +74,7 @@ kp_require_free() {
   local port=$1 var=$2 what=$3 owner
   if kp_port_open "$port"; then
     owner="$(kp_port_owner "$port")"
-    kp_die "port $port ($var) for $what is already in use${owner:+ by $owner}, and not by a service started from $KP_SERVICES_DIR. Stop that program or choose another port: $var=<free port> $0"
+    kp_die "port $port ($var, $what) is already in use${owner:+ by $owner}, which was not started from $KP_SERVICES_DIR. Stop it, or move the port: $var=<free port>"
   fi
 }
 

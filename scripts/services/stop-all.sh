@@ -39,6 +39,6 @@ if [ "$WIPE" = 1 ] && [ -d "$D" ]; then
     [ -n "$bin" ] && [ "$(cd "$entry" 2>/dev/null && pwd)" = "$bin" ] && continue
     rm -rf "$entry"
   done
-  kp_say "wiped $D${bin:+ (kept $bin)}"
+  kp_say "wiped $D"
 fi
 exit 0
