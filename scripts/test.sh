@@ -72,7 +72,7 @@ fi
 quiet_build() {
   local status
   set +e
-  swift build "$@" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Wrapping|Write|Linking|Merging|Planning|Copying|Build)'
+  swift build "$@" 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] |^(Fetching|Fetched|Computing|Computed|Creating working|Working copy) '
   status=${PIPESTATUS[0]}
   set -e
   return "$status"

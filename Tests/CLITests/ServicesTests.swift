@@ -34,10 +34,10 @@ struct ServicesTests {
         guard let kcat = env("KP_KCAT"), let kafka = env("KP_KAFKA") else { return }
         #expect(try brokerNames(kcat: kcat, ["-b", kafka]) == [kafka])
         let topic = TestEnv.unique("svc_plain")
-        let produce = try Run.program(kcat, ["-b", kafka, "-P", "-t", topic, "-K", ":"],
+        let produce = try Run.program(kcat, ["-b", kafka, "-P", "-t", topic, "-p", "0", "-K", ":"],
                                       input: Data("k1:one\nk2:two\nk3:three\n".utf8))
         #expect(produce.status == 0, "produce failed: \(produce.stderr)")
-        let consume = try Run.program(kcat, ["-b", kafka, "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+        let consume = try Run.program(kcat, ["-b", kafka, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q",
                                              "-f", "%k=%s\\n"])
         #expect(consume.status == 0, "consume failed: \(consume.stderr)")
         #expect(consume.stdout.split(separator: "\n") == ["k1=one", "k2=two", "k3=three"])
