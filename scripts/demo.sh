@@ -2,12 +2,14 @@
 # The demo: installs what is missing, builds the release binary, starts the local services and runs
 # the most complete pipeline that exists, showing what arrived where. It leaves the services running
 # so you can look around; stop them with scripts/services/stop-all.sh.
-#   KP_SERVICES_DIR, KP_*_PORT: as for scripts/services/start-all.sh
+#   KP_SERVICES_DIR, KP_*_PORT: as for scripts/services/start-all.sh (KP_AUTO_PORTS=0: fail on a taken port)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export KP_ROOT="$ROOT"
 export KP_SERVICES_DIR="${KP_SERVICES_DIR:-$ROOT/.services}"
+# A default port held by another program (a system PostgreSQL on 5432, say) is replaced by a free one.
+export KP_AUTO_PORTS="${KP_AUTO_PORTS:-1}"
 say() { printf '\n==== %s\n' "$*"; }
 
 say "installing what is missing (scripts/install-deps.sh)"

@@ -69,7 +69,12 @@ run() { # name...: run the scripts one after the other in a background job
   local first=$1
   (
     for s in "$@"; do
-      if wants "$s"; then bash "$HERE/$s.sh" >"$KP_SERVICES_DIR/start-logs/$s.out" 2>&1 || exit 1; fi
+      if wants "$s"; then
+        t=$(date +%s%N)
+        bash "$HERE/$s.sh" >"$KP_SERVICES_DIR/start-logs/$s.out" 2>&1 || exit 1
+        t=$((($(date +%s%N) - t) / 1000000))
+        printf '  (%s: %d.%01ds)\n' "$s" $((t / 1000)) $((t % 1000 / 100)) >>"$KP_SERVICES_DIR/start-logs/$s.out"
+      fi
     done
   ) &
   job[$first]=$!
