@@ -14,7 +14,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export KP_ROOT="$ROOT"
-export KP_SERVICES_DIR="${KP_SERVICES_DIR:-$ROOT/.services}"
+KP_SERVICES_DIR="$(bash -c '. scripts/services/lib.sh && echo "$KP_SERVICES_DIR"')"
+export KP_SERVICES_DIR
 # A default port held by another program (say a second checkout's services) is replaced by a free one.
 export KP_AUTO_PORTS="${KP_AUTO_PORTS:-1}"
 

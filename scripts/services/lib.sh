@@ -2,19 +2,26 @@
 # Common helpers for scripts/services/*.sh (sourced, not run).
 #
 # Everything a service writes lives under one folder, $KP_SERVICES_DIR (default <repo>/.services,
-# ignored by git): one sub-folder per service with its data, config, log and pid file, plus tls/
-# (the test CA and certificates) and env.sh (written by start-all.sh).
+# ignored by git; /var/tmp/kafka-pipe-services-<n> when the checkout is in a private folder): one
+# sub-folder per service with its data, config, log and pid file, plus tls/ (the test CA and
+# certificates), env.sh (written by start-all.sh) and ports.env (ports KP_AUTO_PORTS=1 chose).
 # Downloaded binaries (tansu, PostgreSQL 18, the librdkafka link for kcat) go to $KP_BIN_DIR
-# (default <repo>/.services/bin); `stop-all.sh --wipe` keeps them.
+# (default <that default services folder>/bin); `stop-all.sh --wipe` keeps them.
 #
-# Every port can be moved with an environment variable (see kp_ports below). A start script never
+# Every port can be moved with an environment variable (see the ports section below). A start script never
 # starts a second copy: when the pid recorded in its state folder is alive it leaves it alone, and
 # when a port is held by a process that is not ours it stops with an error naming the port and the
 # variable that moves it.
 
 KP_ROOT="${KP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-KP_SERVICES_DIR="${KP_SERVICES_DIR:-$KP_ROOT/.services}"
-KP_BIN_DIR="${KP_BIN_DIR:-$KP_ROOT/.services/bin}"
+# The servers run as their own users (postgres, clickhouse), who must be able to reach their data and
+# binaries: a checkout inside a private folder (under /root, say) keeps them in /var/tmp instead.
+KP_DEFAULT_SERVICES_DIR="$KP_ROOT/.services"
+if [ "$(id -u)" = 0 ] && ! runuser -u nobody -- test -x "$KP_ROOT" 2>/dev/null; then
+  KP_DEFAULT_SERVICES_DIR="/var/tmp/kafka-pipe-services-$(printf %s "$KP_ROOT" | cksum | cut -d' ' -f1)"
+fi
+KP_SERVICES_DIR="${KP_SERVICES_DIR:-$KP_DEFAULT_SERVICES_DIR}"
+KP_BIN_DIR="${KP_BIN_DIR:-$KP_DEFAULT_SERVICES_DIR/bin}"
 KP_TOOLS="${KP_TOOLS:-$KP_ROOT/scripts/tools}"
 KP_PYTHON="${KP_PYTHON:-$(command -v python3 || echo python3)}"
 export KP_ROOT KP_SERVICES_DIR KP_BIN_DIR KP_TOOLS KP_PYTHON
