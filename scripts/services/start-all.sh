@@ -107,6 +107,7 @@ python="$("$KP_PYTHON" -c 'import sys; print(sys.executable)' 2>/dev/null || ech
     printf "export %s='%s'\n" "$name" "$value"
   done <<VARS
 KP_SERVICES_DIR $KP_SERVICES_DIR
+KP_BIN_DIR $KP_BIN_DIR
 KP_KAFKA 127.0.0.1:$KP_KAFKA_PORT
 KP_KAFKA_TLS 127.0.0.1:$KP_KAFKA_TLS_PORT
 KP_KAFKA_MTLS 127.0.0.1:$KP_KAFKA_MTLS_PORT
