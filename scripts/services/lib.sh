@@ -241,7 +241,7 @@ kp_ensure_tls() {
   mkdir -p "$KP_TLS_DIR"
   (
     flock 9
-    [ -f "$KP_TLS_DIR/done" ] && exit 0
+    [ -f "$KP_TLS_DIR/complete" ] && exit 0
     cd "$KP_TLS_DIR"
     local q=(-days 3650 -sha256)
     _kp_ca() { # name cn
@@ -269,6 +269,6 @@ keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=clientAuth"
     chmod 644 ./*.pem; chmod 600 ./*.key
     openssl verify -CAfile ca.pem server.pem client.pem >/dev/null || exit 1
-    touch done
+    touch ./complete
   ) 9>"$KP_SERVICES_DIR/.tls.lock" || kp_die "could not create the test certificates in $KP_TLS_DIR"
 }
