@@ -76,9 +76,9 @@ struct ServicesTests {
         // The broker behind stunnel advertises the TLS address, so clients stay on TLS.
         #expect(try brokerNames(kcat: kcat, ssl) == [tls])
         let topic = TestEnv.unique("svc_tls")
-        let produce = try Run.program(kcat, ssl + ["-P", "-t", topic], input: Data("a\nb\n".utf8))
+        let produce = try Run.program(kcat, ssl + ["-P", "-t", topic, "-p", "0"], input: Data("a\nb\n".utf8))
         #expect(produce.status == 0, "produce over TLS failed: \(produce.stderr)")
-        let consume = try Run.program(kcat, ssl + ["-C", "-t", topic, "-o", "beginning", "-e", "-q"])
+        let consume = try Run.program(kcat, ssl + ["-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q"])
         #expect(consume.stdout.split(separator: "\n") == ["a", "b"])
         // A client that trusts another CA refuses the server certificate.
         let wrong = try Run.program(kcat, ["-b", tls, "-X", "security.protocol=SSL", "-X", "ssl.ca.location=\(otherCA)",
@@ -187,6 +187,36 @@ struct ServicesTests {
                          "SELECT slot_name FROM pg_create_logical_replication_slot('\(slot)', 'pgoutput'); SELECT pg_drop_replication_slot('\(slot)')")
         #expect(r.status == 0, "cdc could not create a logical slot: \(r.stderr)")
         #expect(r.stdout.contains(slot))
+    }
+
+    /// PostgreSQL 18's TLS front (scripts/tools/pg_tls_proxy.py) speaks the start of the protocol itself:
+    /// GSSENCRequest -> 'N', SSLRequest -> 'S' then TLS, and direct TLS with ALPN "postgresql".
+    @Test func postgres18TLSFrontNegotiation() throws {
+        guard let target = pgTarget("KP_PG18", major: 18), let python = env("KP_PYTHON"),
+              let ca = env("KP_PG_CA") else { return }
+        let script = """
+            import socket, ssl, struct, sys
+            host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+            ctx = ssl.create_default_context(cafile=ca)
+            ctx.set_alpn_protocols(["postgresql"])
+            body = struct.pack("!i", 196608) + b"user\\0postgres\\0database\\0postgres\\0\\0"
+            startup = struct.pack("!i", len(body) + 4) + body
+            raw = socket.create_connection((host, port), timeout=20)
+            raw.sendall(struct.pack("!ii", 8, 80877104))
+            print("gssenc", raw.recv(1).decode())
+            raw.sendall(struct.pack("!ii", 8, 80877103))
+            print("ssl", raw.recv(1).decode())
+            tls = ctx.wrap_socket(raw, server_hostname="localhost")
+            tls.sendall(startup)
+            print("negotiated", tls.recv(1).decode())
+            direct = ctx.wrap_socket(socket.create_connection((host, port), timeout=20), server_hostname="localhost")
+            direct.sendall(startup)
+            print("direct", direct.selected_alpn_protocol(), direct.recv(1).decode())
+            """
+        let r = try Run.program(python, ["-c", script, target.host, "\(target.port)", ca], timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        // 'R' is the server's authentication request: the startup message reached PostgreSQL.
+        #expect(r.stdout.split(separator: "\n") == ["gssenc N", "ssl S", "negotiated R", "direct postgresql R"])
     }
 
     @Test func postgresClientCertificate() throws {
