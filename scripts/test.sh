@@ -59,6 +59,12 @@ if [ "${KP_SKIP_SERVICES:-0}" != 1 ]; then
   step "services (scripts/services/start-all.sh)"
   STARTED_SERVICES=1
   bash scripts/services/start-all.sh
+  step "services: a second start-all.sh leaves them alone"
+  again="$(bash scripts/services/start-all.sh)"
+  if grep -E ' started' <<<"$again"; then
+    echo "start-all.sh started a service that was already running"; exit 1
+  fi
+  echo "ok: $(grep -c 'already running' <<<"$again") already running"
 fi
 if [ -f "$KP_SERVICES_DIR/env.sh" ]; then
   # shellcheck disable=SC1091
