@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "Storage", dependencies: ["WireCore"], swiftSettings: swiftSettings),
 
         .target(name: "KafkaWire",
-                dependencies: ["WireCore", "Codecs", "PipeAuth", "PipeTLS", log, metrics,
+                dependencies: ["CZlib", "WireCore", "Codecs", "PipeAuth", "PipeTLS", log, metrics,
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
                 swiftSettings: swiftSettings),
         .target(name: "PgWire", dependencies: ["WireCore", "PipeAuth", "PipeTLS", log] + nio,

@@ -366,7 +366,7 @@ struct MessageEmitter {
         case .bytes: return "[1, 2, \(k % 256)]"
         case .records: return "ByteBuffer(bytes: [9, 8, \(k % 256)])"
         case .array(let e): return "[\(sampleValue(e, &k, nil)), \(sampleValue(e, &k, nil))]"
-        case .named(let n): return "\(n).sample(version: version)"
+        case .named(let n): return "\(message.swiftName).\(n).sample(version: version)"
         }
     }
 

@@ -12,7 +12,7 @@ extension ProduceRequest {
         }
         m.acks = 4
         m.timeoutMs = 5
-        m.topicData = [TopicProduceData.sample(version: version), TopicProduceData.sample(version: version)]
+        m.topicData = [ProduceRequest.TopicProduceData.sample(version: version), ProduceRequest.TopicProduceData.sample(version: version)]
         return m
     }
 }
@@ -30,7 +30,7 @@ extension ProduceRequest.TopicProduceData {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s9"
-        m.partitionData = [PartitionProduceData.sample(version: version), PartitionProduceData.sample(version: version)]
+        m.partitionData = [ProduceRequest.PartitionProduceData.sample(version: version), ProduceRequest.PartitionProduceData.sample(version: version)]
         return m
     }
 }
@@ -38,12 +38,12 @@ extension ProduceResponse {
     /// Every field this version carries set to a value other than its default.
     static func sample(version: Int16) -> Self {
         var m = Self()
-        m.responses = [TopicProduceResponse.sample(version: version), TopicProduceResponse.sample(version: version)]
+        m.responses = [ProduceResponse.TopicProduceResponse.sample(version: version), ProduceResponse.TopicProduceResponse.sample(version: version)]
         if version >= 1 {
             m.throttleTimeMs = 18
         }
         if version >= 10 {
-            m.nodeEndpoints = [NodeEndpoint.sample(version: version), NodeEndpoint.sample(version: version)]
+            m.nodeEndpoints = [ProduceResponse.NodeEndpoint.sample(version: version), ProduceResponse.NodeEndpoint.sample(version: version)]
         }
         return m
     }
@@ -88,13 +88,13 @@ extension ProduceResponse.PartitionProduceResponse {
             m.logStartOffset = 30
         }
         if version >= 8 {
-            m.recordErrors = [BatchIndexAndErrorMessage.sample(version: version), BatchIndexAndErrorMessage.sample(version: version)]
+            m.recordErrors = [ProduceResponse.BatchIndexAndErrorMessage.sample(version: version), ProduceResponse.BatchIndexAndErrorMessage.sample(version: version)]
         }
         if version >= 8 {
             m.errorMessage = "s32"
         }
         if version >= 10 {
-            m.currentLeader = LeaderIdAndEpoch.sample(version: version)
+            m.currentLeader = ProduceResponse.LeaderIdAndEpoch.sample(version: version)
         }
         return m
     }
@@ -104,7 +104,7 @@ extension ProduceResponse.TopicProduceResponse {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s34"
-        m.partitionResponses = [PartitionProduceResponse.sample(version: version), PartitionProduceResponse.sample(version: version)]
+        m.partitionResponses = [ProduceResponse.PartitionProduceResponse.sample(version: version), ProduceResponse.PartitionProduceResponse.sample(version: version)]
         return m
     }
 }
@@ -138,7 +138,7 @@ extension FetchRequest {
             m.replicaId = 45
         }
         if version >= 15 {
-            m.replicaState = ReplicaState.sample(version: version)
+            m.replicaState = FetchRequest.ReplicaState.sample(version: version)
         }
         m.maxWaitMs = 47
         m.minBytes = 48
@@ -154,9 +154,9 @@ extension FetchRequest {
         if version >= 7 {
             m.sessionEpoch = 52
         }
-        m.topics = [FetchTopic.sample(version: version), FetchTopic.sample(version: version)]
+        m.topics = [FetchRequest.FetchTopic.sample(version: version), FetchRequest.FetchTopic.sample(version: version)]
         if version >= 7 {
-            m.forgottenTopicsData = [ForgottenTopic.sample(version: version), ForgottenTopic.sample(version: version)]
+            m.forgottenTopicsData = [FetchRequest.ForgottenTopic.sample(version: version), FetchRequest.ForgottenTopic.sample(version: version)]
         }
         if version >= 11 {
             m.rackId = "s57"
@@ -209,7 +209,7 @@ extension FetchRequest.FetchTopic {
         if version >= 13 {
             m.topicId = KafkaUUID(high: 68, low: 2109)
         }
-        m.partitions = [FetchPartition.sample(version: version), FetchPartition.sample(version: version)]
+        m.partitions = [FetchRequest.FetchPartition.sample(version: version), FetchRequest.FetchPartition.sample(version: version)]
         return m
     }
 }
@@ -242,9 +242,9 @@ extension FetchResponse {
         if version >= 7 {
             m.sessionId = 81
         }
-        m.responses = [FetchableTopicResponse.sample(version: version), FetchableTopicResponse.sample(version: version)]
+        m.responses = [FetchResponse.FetchableTopicResponse.sample(version: version), FetchResponse.FetchableTopicResponse.sample(version: version)]
         if version >= 16 {
-            m.nodeEndpoints = [NodeEndpoint.sample(version: version), NodeEndpoint.sample(version: version)]
+            m.nodeEndpoints = [FetchResponse.NodeEndpoint.sample(version: version), FetchResponse.NodeEndpoint.sample(version: version)]
         }
         return m
     }
@@ -311,16 +311,16 @@ extension FetchResponse.PartitionData {
             m.logStartOffset = 100
         }
         if version >= 12 {
-            m.divergingEpoch = EpochEndOffset.sample(version: version)
+            m.divergingEpoch = FetchResponse.EpochEndOffset.sample(version: version)
         }
         if version >= 12 {
-            m.currentLeader = LeaderIdAndEpoch.sample(version: version)
+            m.currentLeader = FetchResponse.LeaderIdAndEpoch.sample(version: version)
         }
         if version >= 12 {
-            m.snapshotId = SnapshotId.sample(version: version)
+            m.snapshotId = FetchResponse.SnapshotId.sample(version: version)
         }
         if version >= 4 {
-            m.abortedTransactions = [AbortedTransaction.sample(version: version), AbortedTransaction.sample(version: version)]
+            m.abortedTransactions = [FetchResponse.AbortedTransaction.sample(version: version), FetchResponse.AbortedTransaction.sample(version: version)]
         }
         if version >= 11 {
             m.preferredReadReplica = 7
@@ -339,7 +339,7 @@ extension FetchResponse.FetchableTopicResponse {
         if version >= 13 {
             m.topicId = KafkaUUID(high: 108, low: 3349)
         }
-        m.partitions = [PartitionData.sample(version: version), PartitionData.sample(version: version)]
+        m.partitions = [FetchResponse.PartitionData.sample(version: version), FetchResponse.PartitionData.sample(version: version)]
         return m
     }
 }
@@ -370,7 +370,7 @@ extension ListOffsetsRequest {
         if version >= 2 {
             m.isolationLevel = 19
         }
-        m.topics = [ListOffsetsTopic.sample(version: version), ListOffsetsTopic.sample(version: version)]
+        m.topics = [ListOffsetsRequest.ListOffsetsTopic.sample(version: version), ListOffsetsRequest.ListOffsetsTopic.sample(version: version)]
         if version == 10 {
             m.timeoutMs = 23
         }
@@ -397,7 +397,7 @@ extension ListOffsetsRequest.ListOffsetsTopic {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s126"
-        m.partitions = [ListOffsetsPartition.sample(version: version), ListOffsetsPartition.sample(version: version)]
+        m.partitions = [ListOffsetsRequest.ListOffsetsPartition.sample(version: version), ListOffsetsRequest.ListOffsetsPartition.sample(version: version)]
         return m
     }
 }
@@ -408,7 +408,7 @@ extension ListOffsetsResponse {
         if version >= 2 {
             m.throttleTimeMs = 32
         }
-        m.topics = [ListOffsetsTopicResponse.sample(version: version), ListOffsetsTopicResponse.sample(version: version)]
+        m.topics = [ListOffsetsResponse.ListOffsetsTopicResponse.sample(version: version), ListOffsetsResponse.ListOffsetsTopicResponse.sample(version: version)]
         return m
     }
 }
@@ -438,7 +438,7 @@ extension ListOffsetsResponse.ListOffsetsTopicResponse {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s142"
-        m.partitions = [ListOffsetsPartitionResponse.sample(version: version), ListOffsetsPartitionResponse.sample(version: version)]
+        m.partitions = [ListOffsetsResponse.ListOffsetsPartitionResponse.sample(version: version), ListOffsetsResponse.ListOffsetsPartitionResponse.sample(version: version)]
         return m
     }
 }
@@ -446,7 +446,7 @@ extension MetadataRequest {
     /// Every field this version carries set to a value other than its default.
     static func sample(version: Int16) -> Self {
         var m = Self()
-        m.topics = [MetadataRequestTopic.sample(version: version), MetadataRequestTopic.sample(version: version)]
+        m.topics = [MetadataRequest.MetadataRequestTopic.sample(version: version), MetadataRequest.MetadataRequestTopic.sample(version: version)]
         if version >= 4 {
             m.allowAutoTopicCreation = false
         }
@@ -477,14 +477,14 @@ extension MetadataResponse {
         if version >= 3 {
             m.throttleTimeMs = 56
         }
-        m.brokers = [MetadataResponseBroker.sample(version: version), MetadataResponseBroker.sample(version: version)]
+        m.brokers = [MetadataResponse.MetadataResponseBroker.sample(version: version), MetadataResponse.MetadataResponseBroker.sample(version: version)]
         if version >= 2 {
             m.clusterId = "s158"
         }
         if version >= 1 {
             m.controllerId = 61
         }
-        m.topics = [MetadataResponseTopic.sample(version: version), MetadataResponseTopic.sample(version: version)]
+        m.topics = [MetadataResponse.MetadataResponseTopic.sample(version: version), MetadataResponse.MetadataResponseTopic.sample(version: version)]
         if (version >= 8 && version <= 10) {
             m.clusterAuthorizedOperations = 65
         }
@@ -534,7 +534,7 @@ extension MetadataResponse.MetadataResponseTopic {
         if version >= 1 {
             m.isInternal = true
         }
-        m.partitions = [MetadataResponsePartition.sample(version: version), MetadataResponsePartition.sample(version: version)]
+        m.partitions = [MetadataResponse.MetadataResponsePartition.sample(version: version), MetadataResponse.MetadataResponsePartition.sample(version: version)]
         if version >= 8 {
             m.topicAuthorizedOperations = 90
         }
@@ -558,7 +558,7 @@ extension OffsetCommitRequest {
         if (version >= 2 && version <= 4) {
             m.retentionTimeMs = 95
         }
-        m.topics = [OffsetCommitRequestTopic.sample(version: version), OffsetCommitRequestTopic.sample(version: version)]
+        m.topics = [OffsetCommitRequest.OffsetCommitRequestTopic.sample(version: version), OffsetCommitRequest.OffsetCommitRequestTopic.sample(version: version)]
         return m
     }
 }
@@ -583,7 +583,7 @@ extension OffsetCommitRequest.OffsetCommitRequestTopic {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s202"
-        m.partitions = [OffsetCommitRequestPartition.sample(version: version), OffsetCommitRequestPartition.sample(version: version)]
+        m.partitions = [OffsetCommitRequest.OffsetCommitRequestPartition.sample(version: version), OffsetCommitRequest.OffsetCommitRequestPartition.sample(version: version)]
         return m
     }
 }
@@ -594,7 +594,7 @@ extension OffsetCommitResponse {
         if version >= 3 {
             m.throttleTimeMs = 8
         }
-        m.topics = [OffsetCommitResponseTopic.sample(version: version), OffsetCommitResponseTopic.sample(version: version)]
+        m.topics = [OffsetCommitResponse.OffsetCommitResponseTopic.sample(version: version), OffsetCommitResponse.OffsetCommitResponseTopic.sample(version: version)]
         return m
     }
 }
@@ -612,7 +612,7 @@ extension OffsetCommitResponse.OffsetCommitResponseTopic {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s212"
-        m.partitions = [OffsetCommitResponsePartition.sample(version: version), OffsetCommitResponsePartition.sample(version: version)]
+        m.partitions = [OffsetCommitResponse.OffsetCommitResponsePartition.sample(version: version), OffsetCommitResponse.OffsetCommitResponsePartition.sample(version: version)]
         return m
     }
 }
@@ -624,10 +624,10 @@ extension OffsetFetchRequest {
             m.groupId = "s216"
         }
         if version <= 7 {
-            m.topics = [OffsetFetchRequestTopic.sample(version: version), OffsetFetchRequestTopic.sample(version: version)]
+            m.topics = [OffsetFetchRequest.OffsetFetchRequestTopic.sample(version: version), OffsetFetchRequest.OffsetFetchRequestTopic.sample(version: version)]
         }
         if version >= 8 {
-            m.groups = [OffsetFetchRequestGroup.sample(version: version), OffsetFetchRequestGroup.sample(version: version)]
+            m.groups = [OffsetFetchRequest.OffsetFetchRequestGroup.sample(version: version), OffsetFetchRequest.OffsetFetchRequestGroup.sample(version: version)]
         }
         if version >= 7 {
             m.requireStable = true
@@ -675,7 +675,7 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
             m.memberEpoch = 36
         }
         if version >= 8 {
-            m.topics = [OffsetFetchRequestTopics.sample(version: version), OffsetFetchRequestTopics.sample(version: version)]
+            m.topics = [OffsetFetchRequest.OffsetFetchRequestTopics.sample(version: version), OffsetFetchRequest.OffsetFetchRequestTopics.sample(version: version)]
         }
         return m
     }
@@ -688,13 +688,13 @@ extension OffsetFetchResponse {
             m.throttleTimeMs = 40
         }
         if version <= 7 {
-            m.topics = [OffsetFetchResponseTopic.sample(version: version), OffsetFetchResponseTopic.sample(version: version)]
+            m.topics = [OffsetFetchResponse.OffsetFetchResponseTopic.sample(version: version), OffsetFetchResponse.OffsetFetchResponseTopic.sample(version: version)]
         }
         if (version >= 2 && version <= 7) {
             m.errorCode = 44
         }
         if version >= 8 {
-            m.groups = [OffsetFetchResponseGroup.sample(version: version), OffsetFetchResponseGroup.sample(version: version)]
+            m.groups = [OffsetFetchResponse.OffsetFetchResponseGroup.sample(version: version), OffsetFetchResponse.OffsetFetchResponseGroup.sample(version: version)]
         }
         return m
     }
@@ -729,7 +729,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
             m.name = "s251"
         }
         if version <= 7 {
-            m.partitions = [OffsetFetchResponsePartition.sample(version: version), OffsetFetchResponsePartition.sample(version: version)]
+            m.partitions = [OffsetFetchResponse.OffsetFetchResponsePartition.sample(version: version), OffsetFetchResponse.OffsetFetchResponsePartition.sample(version: version)]
         }
         return m
     }
@@ -764,7 +764,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopics {
             m.name = "s260"
         }
         if version >= 8 {
-            m.partitions = [OffsetFetchResponsePartitions.sample(version: version), OffsetFetchResponsePartitions.sample(version: version)]
+            m.partitions = [OffsetFetchResponse.OffsetFetchResponsePartitions.sample(version: version), OffsetFetchResponse.OffsetFetchResponsePartitions.sample(version: version)]
         }
         return m
     }
@@ -777,7 +777,7 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup {
             m.groupId = "s264"
         }
         if version >= 8 {
-            m.topics = [OffsetFetchResponseTopics.sample(version: version), OffsetFetchResponseTopics.sample(version: version)]
+            m.topics = [OffsetFetchResponse.OffsetFetchResponseTopics.sample(version: version), OffsetFetchResponse.OffsetFetchResponseTopics.sample(version: version)]
         }
         if version >= 8 {
             m.errorCode = 70
@@ -824,7 +824,7 @@ extension FindCoordinatorResponse {
             m.port = 81
         }
         if version >= 4 {
-            m.coordinators = [Coordinator.sample(version: version), Coordinator.sample(version: version)]
+            m.coordinators = [FindCoordinatorResponse.Coordinator.sample(version: version), FindCoordinatorResponse.Coordinator.sample(version: version)]
         }
         return m
     }
@@ -868,7 +868,7 @@ extension JoinGroupRequest {
             m.groupInstanceId = "s293"
         }
         m.protocolType = "s294"
-        m.protocols = [JoinGroupRequestProtocol.sample(version: version), JoinGroupRequestProtocol.sample(version: version)]
+        m.protocols = [JoinGroupRequest.JoinGroupRequestProtocol.sample(version: version), JoinGroupRequest.JoinGroupRequestProtocol.sample(version: version)]
         if version >= 8 {
             m.reason = "s298"
         }
@@ -902,7 +902,7 @@ extension JoinGroupResponse {
             m.skipAssignment = true
         }
         m.memberId = "s308"
-        m.members = [JoinGroupResponseMember.sample(version: version), JoinGroupResponseMember.sample(version: version)]
+        m.members = [JoinGroupResponse.JoinGroupResponseMember.sample(version: version), JoinGroupResponse.JoinGroupResponseMember.sample(version: version)]
         return m
     }
 }
@@ -951,7 +951,7 @@ extension LeaveGroupRequest {
             m.memberId = "s322"
         }
         if version >= 3 {
-            m.members = [MemberIdentity.sample(version: version), MemberIdentity.sample(version: version)]
+            m.members = [LeaveGroupRequest.MemberIdentity.sample(version: version), LeaveGroupRequest.MemberIdentity.sample(version: version)]
         }
         return m
     }
@@ -981,7 +981,7 @@ extension LeaveGroupResponse {
         }
         m.errorCode = 32
         if version >= 3 {
-            m.members = [MemberResponse.sample(version: version), MemberResponse.sample(version: version)]
+            m.members = [LeaveGroupResponse.MemberResponse.sample(version: version), LeaveGroupResponse.MemberResponse.sample(version: version)]
         }
         return m
     }
@@ -1018,7 +1018,7 @@ extension SyncGroupRequest {
         if version == 5 {
             m.protocolName = "s342"
         }
-        m.assignments = [SyncGroupRequestAssignment.sample(version: version), SyncGroupRequestAssignment.sample(version: version)]
+        m.assignments = [SyncGroupRequest.SyncGroupRequestAssignment.sample(version: version), SyncGroupRequest.SyncGroupRequestAssignment.sample(version: version)]
         return m
     }
 }
@@ -1067,7 +1067,7 @@ extension DescribeGroupsResponse {
         if version >= 1 {
             m.throttleTimeMs = 59
         }
-        m.groups = [DescribedGroup.sample(version: version), DescribedGroup.sample(version: version)]
+        m.groups = [DescribeGroupsResponse.DescribedGroup.sample(version: version), DescribeGroupsResponse.DescribedGroup.sample(version: version)]
         return m
     }
 }
@@ -1095,7 +1095,7 @@ extension DescribeGroupsResponse.DescribedGroup {
         m.groupState = "s369"
         m.protocolType = "s370"
         m.protocolData = "s371"
-        m.members = [DescribedGroupMember.sample(version: version), DescribedGroupMember.sample(version: version)]
+        m.members = [DescribeGroupsResponse.DescribedGroupMember.sample(version: version), DescribeGroupsResponse.DescribedGroupMember.sample(version: version)]
         if version >= 3 {
             m.authorizedOperations = 77
         }
@@ -1123,7 +1123,7 @@ extension ListGroupsResponse {
             m.throttleTimeMs = 84
         }
         m.errorCode = 85
-        m.groups = [ListedGroup.sample(version: version), ListedGroup.sample(version: version)]
+        m.groups = [ListGroupsResponse.ListedGroup.sample(version: version), ListGroupsResponse.ListedGroup.sample(version: version)]
         return m
     }
 }
@@ -1177,18 +1177,18 @@ extension ApiVersionsResponse {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.errorCode = 100
-        m.apiKeys = [ApiVersion.sample(version: version), ApiVersion.sample(version: version)]
+        m.apiKeys = [ApiVersionsResponse.ApiVersion.sample(version: version), ApiVersionsResponse.ApiVersion.sample(version: version)]
         if version >= 1 {
             m.throttleTimeMs = 4
         }
         if version >= 3 {
-            m.supportedFeatures = [SupportedFeatureKey.sample(version: version), SupportedFeatureKey.sample(version: version)]
+            m.supportedFeatures = [ApiVersionsResponse.SupportedFeatureKey.sample(version: version), ApiVersionsResponse.SupportedFeatureKey.sample(version: version)]
         }
         if version >= 3 {
             m.finalizedFeaturesEpoch = 8
         }
         if version >= 3 {
-            m.finalizedFeatures = [FinalizedFeatureKey.sample(version: version), FinalizedFeatureKey.sample(version: version)]
+            m.finalizedFeatures = [ApiVersionsResponse.FinalizedFeatureKey.sample(version: version), ApiVersionsResponse.FinalizedFeatureKey.sample(version: version)]
         }
         if version >= 3 {
             m.zkMigrationReady = true
@@ -1242,7 +1242,7 @@ extension CreateTopicsRequest {
     /// Every field this version carries set to a value other than its default.
     static func sample(version: Int16) -> Self {
         var m = Self()
-        m.topics = [CreatableTopic.sample(version: version), CreatableTopic.sample(version: version)]
+        m.topics = [CreateTopicsRequest.CreatableTopic.sample(version: version), CreateTopicsRequest.CreatableTopic.sample(version: version)]
         m.timeoutMs = 25
         if version >= 1 {
             m.validateOnly = true
@@ -1275,8 +1275,8 @@ extension CreateTopicsRequest.CreatableTopic {
         m.name = "s431"
         m.numPartitions = 34
         m.replicationFactor = 35
-        m.assignments = [CreatableReplicaAssignment.sample(version: version), CreatableReplicaAssignment.sample(version: version)]
-        m.configs = [CreatableTopicConfig.sample(version: version), CreatableTopicConfig.sample(version: version)]
+        m.assignments = [CreateTopicsRequest.CreatableReplicaAssignment.sample(version: version), CreateTopicsRequest.CreatableReplicaAssignment.sample(version: version)]
+        m.configs = [CreateTopicsRequest.CreatableTopicConfig.sample(version: version), CreateTopicsRequest.CreatableTopicConfig.sample(version: version)]
         return m
     }
 }
@@ -1287,7 +1287,7 @@ extension CreateTopicsResponse {
         if version >= 2 {
             m.throttleTimeMs = 42
         }
-        m.topics = [CreatableTopicResult.sample(version: version), CreatableTopicResult.sample(version: version)]
+        m.topics = [CreateTopicsResponse.CreatableTopicResult.sample(version: version), CreateTopicsResponse.CreatableTopicResult.sample(version: version)]
         return m
     }
 }
@@ -1335,7 +1335,7 @@ extension CreateTopicsResponse.CreatableTopicResult {
             m.replicationFactor = 57
         }
         if version >= 5 {
-            m.configs = [CreatableTopicConfigs.sample(version: version), CreatableTopicConfigs.sample(version: version)]
+            m.configs = [CreateTopicsResponse.CreatableTopicConfigs.sample(version: version), CreateTopicsResponse.CreatableTopicConfigs.sample(version: version)]
         }
         return m
     }
@@ -1345,7 +1345,7 @@ extension DeleteTopicsRequest {
     static func sample(version: Int16) -> Self {
         var m = Self()
         if version == 6 {
-            m.topics = [DeleteTopicState.sample(version: version), DeleteTopicState.sample(version: version)]
+            m.topics = [DeleteTopicsRequest.DeleteTopicState.sample(version: version), DeleteTopicsRequest.DeleteTopicState.sample(version: version)]
         }
         if version <= 5 {
             m.topicNames = ["s463", "s464"]
@@ -1374,7 +1374,7 @@ extension DeleteTopicsResponse {
         if version >= 1 {
             m.throttleTimeMs = 70
         }
-        m.responses = [DeletableTopicResult.sample(version: version), DeletableTopicResult.sample(version: version)]
+        m.responses = [DeleteTopicsResponse.DeletableTopicResult.sample(version: version), DeleteTopicsResponse.DeletableTopicResult.sample(version: version)]
         return m
     }
 }
@@ -1424,7 +1424,7 @@ extension AddPartitionsToTxnRequest {
     static func sample(version: Int16) -> Self {
         var m = Self()
         if version >= 4 {
-            m.transactions = [AddPartitionsToTxnTransaction.sample(version: version), AddPartitionsToTxnTransaction.sample(version: version)]
+            m.transactions = [AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.sample(version: version), AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.sample(version: version)]
         }
         if version <= 3 {
             m.v3AndBelowTransactionalId = "s487"
@@ -1436,7 +1436,7 @@ extension AddPartitionsToTxnRequest {
             m.v3AndBelowProducerEpoch = 91
         }
         if version <= 3 {
-            m.v3AndBelowTopics = [AddPartitionsToTxnTopic.sample(version: version), AddPartitionsToTxnTopic.sample(version: version)]
+            m.v3AndBelowTopics = [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version), AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version)]
         }
         return m
     }
@@ -1458,7 +1458,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
             m.verifyOnly = true
         }
         if version >= 4 {
-            m.topics = [AddPartitionsToTxnTopic.sample(version: version), AddPartitionsToTxnTopic.sample(version: version)]
+            m.topics = [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version), AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.sample(version: version)]
         }
         return m
     }
@@ -1481,10 +1481,10 @@ extension AddPartitionsToTxnResponse {
             m.errorCode = 7
         }
         if version >= 4 {
-            m.resultsByTransaction = [AddPartitionsToTxnResult.sample(version: version), AddPartitionsToTxnResult.sample(version: version)]
+            m.resultsByTransaction = [AddPartitionsToTxnResponse.AddPartitionsToTxnResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnResult.sample(version: version)]
         }
         if version <= 3 {
-            m.resultsByTopicV3AndBelow = [AddPartitionsToTxnTopicResult.sample(version: version), AddPartitionsToTxnTopicResult.sample(version: version)]
+            m.resultsByTopicV3AndBelow = [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version)]
         }
         return m
     }
@@ -1497,7 +1497,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
             m.transactionalId = "s512"
         }
         if version >= 4 {
-            m.topicResults = [AddPartitionsToTxnTopicResult.sample(version: version), AddPartitionsToTxnTopicResult.sample(version: version)]
+            m.topicResults = [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.sample(version: version)]
         }
         return m
     }
@@ -1507,7 +1507,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s516"
-        m.resultsByPartition = [AddPartitionsToTxnPartitionResult.sample(version: version), AddPartitionsToTxnPartitionResult.sample(version: version)]
+        m.resultsByPartition = [AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.sample(version: version), AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.sample(version: version)]
         return m
     }
 }
@@ -1583,7 +1583,7 @@ extension TxnOffsetCommitRequest {
         if version >= 3 {
             m.groupInstanceId = "s542"
         }
-        m.topics = [TxnOffsetCommitRequestTopic.sample(version: version), TxnOffsetCommitRequestTopic.sample(version: version)]
+        m.topics = [TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic.sample(version: version), TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic.sample(version: version)]
         return m
     }
 }
@@ -1605,7 +1605,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s550"
-        m.partitions = [TxnOffsetCommitRequestPartition.sample(version: version), TxnOffsetCommitRequestPartition.sample(version: version)]
+        m.partitions = [TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition.sample(version: version), TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition.sample(version: version)]
         return m
     }
 }
@@ -1614,7 +1614,7 @@ extension TxnOffsetCommitResponse {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.throttleTimeMs = 56
-        m.topics = [TxnOffsetCommitResponseTopic.sample(version: version), TxnOffsetCommitResponseTopic.sample(version: version)]
+        m.topics = [TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.sample(version: version), TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.sample(version: version)]
         return m
     }
 }
@@ -1632,7 +1632,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.name = "s560"
-        m.partitions = [TxnOffsetCommitResponsePartition.sample(version: version), TxnOffsetCommitResponsePartition.sample(version: version)]
+        m.partitions = [TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition.sample(version: version), TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition.sample(version: version)]
         return m
     }
 }
@@ -1640,7 +1640,7 @@ extension DescribeConfigsRequest {
     /// Every field this version carries set to a value other than its default.
     static func sample(version: Int16) -> Self {
         var m = Self()
-        m.resources = [DescribeConfigsResource.sample(version: version), DescribeConfigsResource.sample(version: version)]
+        m.resources = [DescribeConfigsRequest.DescribeConfigsResource.sample(version: version), DescribeConfigsRequest.DescribeConfigsResource.sample(version: version)]
         if version >= 1 {
             m.includeSynonyms = true
         }
@@ -1665,7 +1665,7 @@ extension DescribeConfigsResponse {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.throttleTimeMs = 76
-        m.results = [DescribeConfigsResult.sample(version: version), DescribeConfigsResult.sample(version: version)]
+        m.results = [DescribeConfigsResponse.DescribeConfigsResult.sample(version: version), DescribeConfigsResponse.DescribeConfigsResult.sample(version: version)]
         return m
     }
 }
@@ -1700,7 +1700,7 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult {
         }
         m.isSensitive = true
         if version >= 1 {
-            m.synonyms = [DescribeConfigsSynonym.sample(version: version), DescribeConfigsSynonym.sample(version: version)]
+            m.synonyms = [DescribeConfigsResponse.DescribeConfigsSynonym.sample(version: version), DescribeConfigsResponse.DescribeConfigsSynonym.sample(version: version)]
         }
         if version >= 3 {
             m.configType = 92
@@ -1719,7 +1719,7 @@ extension DescribeConfigsResponse.DescribeConfigsResult {
         m.errorMessage = "s593"
         m.resourceType = 96
         m.resourceName = "s595"
-        m.configs = [DescribeConfigsResourceResult.sample(version: version), DescribeConfigsResourceResult.sample(version: version)]
+        m.configs = [DescribeConfigsResponse.DescribeConfigsResourceResult.sample(version: version), DescribeConfigsResponse.DescribeConfigsResourceResult.sample(version: version)]
         return m
     }
 }
@@ -1748,7 +1748,7 @@ extension CreatePartitionsRequest {
     /// Every field this version carries set to a value other than its default.
     static func sample(version: Int16) -> Self {
         var m = Self()
-        m.topics = [CreatePartitionsTopic.sample(version: version), CreatePartitionsTopic.sample(version: version)]
+        m.topics = [CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version), CreatePartitionsRequest.CreatePartitionsTopic.sample(version: version)]
         m.timeoutMs = 9
         m.validateOnly = true
         return m
@@ -1768,7 +1768,7 @@ extension CreatePartitionsRequest.CreatePartitionsTopic {
         var m = Self()
         m.name = "s612"
         m.count = 15
-        m.assignments = [CreatePartitionsAssignment.sample(version: version), CreatePartitionsAssignment.sample(version: version)]
+        m.assignments = [CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version), CreatePartitionsRequest.CreatePartitionsAssignment.sample(version: version)]
         return m
     }
 }
@@ -1777,7 +1777,7 @@ extension CreatePartitionsResponse {
     static func sample(version: Int16) -> Self {
         var m = Self()
         m.throttleTimeMs = 19
-        m.results = [CreatePartitionsTopicResult.sample(version: version), CreatePartitionsTopicResult.sample(version: version)]
+        m.results = [CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version), CreatePartitionsResponse.CreatePartitionsTopicResult.sample(version: version)]
         return m
     }
 }
@@ -1814,7 +1814,7 @@ extension DescribeClusterResponse {
         }
         m.clusterId = "s630"
         m.controllerId = 33
-        m.brokers = [DescribeClusterBroker.sample(version: version), DescribeClusterBroker.sample(version: version)]
+        m.brokers = [DescribeClusterResponse.DescribeClusterBroker.sample(version: version), DescribeClusterResponse.DescribeClusterBroker.sample(version: version)]
         m.clusterAuthorizedOperations = 37
         return m
     }
@@ -1858,7 +1858,7 @@ extension ConsumerProtocolSubscription {
         m.topics = ["s646", "s647"]
         m.userData = [1, 2, 136]
         if version >= 1 {
-            m.ownedPartitions = [TopicPartition.sample(version: version), TopicPartition.sample(version: version)]
+            m.ownedPartitions = [ConsumerProtocolSubscription.TopicPartition.sample(version: version), ConsumerProtocolSubscription.TopicPartition.sample(version: version)]
         }
         if version >= 2 {
             m.generationId = 54
@@ -1886,7 +1886,7 @@ extension ConsumerProtocolAssignment {
     /// Every field this version carries set to a value other than its default.
     static func sample(version: Int16) -> Self {
         var m = Self()
-        m.assignedPartitions = [TopicPartition.sample(version: version), TopicPartition.sample(version: version)]
+        m.assignedPartitions = [ConsumerProtocolAssignment.TopicPartition.sample(version: version), ConsumerProtocolAssignment.TopicPartition.sample(version: version)]
         m.userData = [1, 2, 149]
         return m
     }
