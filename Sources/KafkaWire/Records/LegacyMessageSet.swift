@@ -110,3 +110,12 @@ extension ByteBuffer {
         return slice
     }
 }
+
+extension Gzip {
+    /// zlib's CRC-32 (the legacy message checksum).
+    static func crc32(_ bytes: [UInt8]) -> UInt32 {
+        bytes.withUnsafeBufferPointer { p in
+            UInt32(truncatingIfNeeded: CZlib.crc32(0, p.baseAddress, uInt(p.count)))
+        }
+    }
+}
