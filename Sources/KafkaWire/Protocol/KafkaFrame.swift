@@ -44,15 +44,13 @@ public enum KafkaFrame {
     }
 
     /// Decodes a response frame (size prefix removed): its header, then the body of
-    /// `R.Response` at `version`. Bytes after the body are an error.
+    /// `R.Response` at `version`. Bytes after the body are ignored, as Kafka's Java client
+    /// ignores them (librdkafka's mock cluster, for one, sends a stray byte after Metadata v12).
     public static func decodeResponse<R: KafkaRequest>(
         to request: R.Type, version: Int16, from buffer: inout ByteBuffer
     ) throws -> (correlationId: Int32, response: R.Response) {
         let header = try decodeResponseHeader(apiKey: R.apiKey, apiVersion: version, from: &buffer)
         let response = try R.Response(from: &buffer, version: version)
-        guard buffer.readableBytes == 0 else {
-            throw KafkaWireError(.invalidLength, "\(buffer.readableBytes) bytes after \(R.Response.self) v\(version)")
-        }
         return (header.correlationId, response)
     }
 
