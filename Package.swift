@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "KafkaWire",
                 dependencies: ["CZlib", "WireCore", "Codecs", "PipeAuth", "PipeTLS", log, metrics,
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
-                swiftSettings: swiftSettings),
+                exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "PgWire", dependencies: ["WireCore", "PipeAuth", "PipeTLS", log] + nio,
                 swiftSettings: swiftSettings),
         .target(name: "ClickHouseNative", dependencies: ["WireCore", "Codecs", "PipeTLS", log] + nio,
