@@ -14,6 +14,10 @@ checkout). Records for Fetch are produced first with kcat (KCAT, default
 
 Each fixture file holds one line: the hex of the response frame after its INT32 size (the
 response header, then the body). manifest.txt lines: file api_key api_version note.
+
+With PEER = kcat-requests, the requests a real client sends are recorded instead: kcat -L goes
+through a recording proxy in front of BOOTSTRAP, and each request frame (header and body) is
+saved as kcat_request_<Api>_v<N>.hex (manifest note "request").
 """
 import json, os, re, socket, struct, subprocess, sys, time, uuid
 
@@ -162,8 +166,61 @@ def produce_with_kcat(boot, topic, args, lines):
     subprocess.run(cmd, input="\n".join(lines).encode() + b"\n", check=True, timeout=60)
 
 
+API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 10: "FindCoordinator", 18: "ApiVersions",
+             19: "CreateTopics"}
+
+
+def record_client_requests(boot, outdir):
+    """Runs kcat -L through a proxy and saves the request frames it sends."""
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    seen = []
+
+    def serve():
+        client, _ = listener.accept()
+        host, bport = boot.rsplit(":", 1)
+        upstream = socket.create_connection((host, int(bport)), timeout=10)
+        client.settimeout(5)
+        try:
+            while True:
+                size = struct.unpack(">i", recv_exactly(client, 4))[0]
+                frame = recv_exactly(client, size)
+                seen.append(frame)
+                upstream.sendall(struct.pack(">i", size) + frame)
+                rsize = struct.unpack(">i", recv_exactly(upstream, 4))[0]
+                client.sendall(struct.pack(">i", rsize) + recv_exactly(upstream, rsize))
+        except (EOFError, OSError):
+            pass
+        finally:
+            client.close()
+            upstream.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    subprocess.run([KCAT, "-L", "-b", f"127.0.0.1:{port}", "-m", "5"], capture_output=True, timeout=60)
+    t.join(10)
+    manifest = []
+    for i, frame in enumerate(seen):
+        key, version = struct.unpack(">hh", frame[:4])
+        name = API_NAMES.get(key)
+        if name is None:
+            continue
+        fname = f"kcat_request_{i}_{name}_v{version}.hex"
+        with open(os.path.join(outdir, fname), "w") as f:
+            f.write(frame.hex() + "\n")
+        manifest.append(f"{fname} {key} {version} request")
+        print(f"  {fname}: {len(frame)} bytes")
+    with open(os.path.join(outdir, "manifest.txt"), "a") as f:
+        f.write("\n".join(manifest) + "\n")
+
+
 def main():
     peer, boot, outdir = sys.argv[1], sys.argv[2], sys.argv[3]
+    if peer == "kcat-requests":
+        return record_client_requests(boot, outdir)
     os.makedirs(outdir, exist_ok=True)
     manifest = []
     topic = "kp-fixture"
