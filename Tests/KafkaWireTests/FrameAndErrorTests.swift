@@ -82,3 +82,11 @@ import Testing
         #expect(KafkaErrorCode(rawValue: -2).info == nil)
     }
 }
+
+@Suite struct UUIDTests {
+    @Test func printsLikeKafka() {
+        let id = KafkaUUID(high: 0x0123_4567_89AB_CDEF, low: 0x0011_2233_4455_6677)
+        #expect(id.description == "01234567-89ab-cdef-0011-223344556677")
+        #expect(KafkaUUID.zero.description == "00000000-0000-0000-0000-000000000000")
+    }
+}
