@@ -43,6 +43,14 @@ import Testing
         let (correlationId, response) = try KafkaFrame.decodeResponse(to: HeartbeatRequest.self, version: 4, from: &buffer)
         #expect(correlationId == 99)
         #expect(KafkaErrorCode(response.errorCode) == .rebalanceInProgress)
+
+        var again = ByteBuffer()
+        try KafkaResponseHeader(correlationId: 100).encode(into: &again, version: 0)
+        try HeartbeatResponse(errorCode: 25).encode(into: &again, version: 2)
+        #expect(KafkaFrame.peekCorrelationId(again) == 100)
+        let (cid, any) = try KafkaFrame.decodeResponse(apiKey: KafkaAPIKey.heartbeat, apiVersion: 2, from: &again)
+        #expect(cid == 100)
+        #expect((any as? HeartbeatResponse)?.errorCode == 25)
     }
 
     @Test func consumerProtocolRoundTrip() throws {

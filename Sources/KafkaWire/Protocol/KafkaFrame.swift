@@ -54,6 +54,20 @@ public enum KafkaFrame {
         return (header.correlationId, response)
     }
 
+    /// The correlation id a response frame starts with (every response header begins with it),
+    /// so a connection can find the pending request, and with it the type to decode, first.
+    public static func peekCorrelationId(_ frame: ByteBuffer) -> Int32? {
+        frame.getInteger(at: frame.readerIndex, as: Int32.self)
+    }
+
+    /// Decodes a response frame (size prefix removed) of any api in the table.
+    public static func decodeResponse(apiKey: Int16, apiVersion: Int16,
+                                      from buffer: inout ByteBuffer) throws -> (correlationId: Int32, response: any KafkaResponse) {
+        let header = try decodeResponseHeader(apiKey: apiKey, apiVersion: apiVersion, from: &buffer)
+        let response = try KafkaMessages.decodeResponse(apiKey: apiKey, version: apiVersion, from: &buffer)
+        return (header.correlationId, response)
+    }
+
     /// Reads one frame's body (after the INT32 size) when the whole frame is there; nil when
     /// more bytes are needed. A negative size or one above `maxSize` is an error.
     public static func readFrame(from buffer: inout ByteBuffer, maxSize: Int = 100 << 20) throws -> ByteBuffer? {
