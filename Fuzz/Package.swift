@@ -18,6 +18,8 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
+        fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
+        fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
     ],
     swiftLanguageModes: [.v6]
 )
