@@ -641,12 +641,14 @@ struct YAMLParser {
             }
             // Continue: move to that line.
             while i < contentAt { advance() }
+            let (cl, cc) = (line, column)
             text += breaks == 1 ? " " : String(repeating: "\n", count: breaks - 1)
             let more = readPlainLine(flow: false)
             text += more
             skipWhite()
             if peek() == ":" && isBlank(peek(1)) {
-                throw error("`key: value` inside a multi-line value: is this line indented too far, or should the value be quoted?")
+                throw error("`key: value` inside a multi-line value: is this line indented too far, or should the value be quoted?",
+                            line: cl, column: cc)
             }
         }
     }
@@ -980,6 +982,9 @@ struct YAMLParser {
             try skipFlowWhite(blockIndent: blockIndent, opener: opener)
             if peek() == "," {
                 i += 1
+            } else if atEnd {
+                throw error("unterminated flow collection (opened at line \(opener.0), column \(opener.1))",
+                            line: opener.0, column: opener.1)
             } else if peek() != close {
                 throw error("expected `,` or `\(Character(close))` in a flow collection, found \(show(peek()))")
             }
