@@ -67,7 +67,7 @@ public struct YAMLNode: Sendable, CustomStringConvertible {
     /// A short name of the node's kind for messages: "a string", "a list", "a mapping".
     public var kindName: String {
         switch content {
-        case .scalar(let s): s.isNull ? "nothing" : "a scalar"
+        case .scalar(let s): s.isNull ? "nothing" : "a single value"
         case .sequence: "a list"
         case .mapping: "a mapping"
         }
