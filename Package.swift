@@ -59,7 +59,7 @@ let package = Package(
         // Minimal HTTP/1.1 (request/response parsers, server for /metrics, client for S3).
         .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, swiftSettings: swiftSettings),
         // YAML reader and the typed configuration of every connector class.
-        .target(name: "PipeConfig", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        .target(name: "PipeConfig", dependencies: ["WireCore"], exclude: ["REFERENCE.md"], swiftSettings: swiftSettings),
         // Logging, Prometheus metrics, HTTP endpoints, progress reporting, backoff.
         .target(name: "PipeRuntime",
                 dependencies: ["HTTPWire", "PipeConfig", log, metrics,

@@ -418,6 +418,7 @@ struct YAMLParser {
 
     private mutating func parseBlockMapping(indent m: Int, firstKey: YAMLNode) throws(ConfigError) -> YAMLNode {
         var pairs: [YAMLPair] = []
+        var seen = SeenKeys()
         var key = firstKey
         while true {
             // At the `:` after the key.
@@ -426,7 +427,7 @@ struct YAMLParser {
             i += 1
             let value = try parseBlockNode(parentIndent: m, context: .mappingValue, atLineStart: false,
                                            indicatorLine: colonLine, indicatorColumn: colonColumn)
-            try addPair(&pairs, key: key, value: value)
+            try addPair(&pairs, &seen, key: key, value: value)
             if atEnd || atDocumentMarker() || indent < m { break }
             if indent > m {
                 throw error("unexpected indentation: this line is indented more than the keys above it")
@@ -491,12 +492,28 @@ struct YAMLParser {
         return try made(YAMLNode(.sequence(items), line: startLine, column: startColumn))
     }
 
-    private mutating func addPair(_ pairs: inout [YAMLPair], key: YAMLNode, value: YAMLNode) throws(ConfigError) {
+    /// Keys seen in one mapping, for duplicate detection in constant time per key.
+    struct SeenKeys {
+        private struct Key: Hashable {
+            var text: String
+            var merge: Bool
+        }
+        private var lines: [Key: Int] = [:]
+
+        mutating func insert(_ text: String, merge: Bool, line: Int) -> Int? {
+            let key = Key(text: text, merge: merge)
+            if let first = lines[key] { return first }
+            lines[key] = line
+            return nil
+        }
+    }
+
+    private mutating func addPair(_ pairs: inout [YAMLPair], _ seen: inout SeenKeys, key: YAMLNode,
+                                  value: YAMLNode) throws(ConfigError) {
         let text = key.scalar?.text ?? ""
-        let merge = isMergeKey(key)
-        if let first = pairs.first(where: { $0.keyText == text && isMergeKey($0.key) == merge }) {
+        if let first = seen.insert(text, merge: isMergeKey(key), line: key.line) {
             throw ConfigError(code: .duplicateKey, file: file, line: key.line, column: key.column,
-                              message: "duplicate key `\(text)` (first at line \(first.key.line))")
+                              message: "duplicate key `\(text)` (first at line \(first))")
         }
         pairs.append(YAMLPair(key: key, value: value))
     }
@@ -937,6 +954,7 @@ struct YAMLParser {
         i += 1
         var items: [YAMLNode] = []
         var pairs: [YAMLPair] = []
+        var seen = SeenKeys()
         while true {
             try skipFlowWhite(blockIndent: blockIndent, opener: opener)
             guard let c = peek() else {
@@ -977,7 +995,7 @@ struct YAMLParser {
                 } else {
                     value = try made(.scalar("", line: key.line, column: key.column))
                 }
-                try addPair(&pairs, key: key, value: value)
+                try addPair(&pairs, &seen, key: key, value: value)
             }
             try skipFlowWhite(blockIndent: blockIndent, opener: opener)
             if peek() == "," {

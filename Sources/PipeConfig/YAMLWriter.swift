@@ -21,7 +21,8 @@ enum YAMLWriter {
 
     private static func inline(_ value: Value) -> String {
         switch value {
-        case .string(let s): return scalar(s)
+        // Values are `${VAR}`-expanded when loaded: a literal `${` is written `$${`.
+        case .string(let s): return scalar(escapeExpansion(s))
         case .raw(let s): return s
         case .list(let items): return items.isEmpty ? "[]" : "[" + items.map(inline).joined(separator: ", ") + "]"
         case .map(let pairs): return pairs.isEmpty ? "{}" : "{" + pairs.map { "\(key($0.0)): \(inline($0.1))" }.joined(separator: ", ") + "}"
@@ -72,6 +73,23 @@ enum YAMLWriter {
 
     private static func key(_ k: String) -> String { scalar(k) }
 
+    static func escapeExpansion(_ s: String) -> String {
+        guard s.contains("${") else { return s }
+        let chars = Array(s)
+        var out = ""
+        var i = 0
+        while i < chars.count {
+            if chars[i] == "$" && i + 1 < chars.count && chars[i + 1] == "{" {
+                out += "$${"
+                i += 2
+                continue
+            }
+            out.append(chars[i])
+            i += 1
+        }
+        return out
+    }
+
     /// The text plain when YAML reads it back unchanged as a string, else double-quoted.
     static func scalar(_ s: String) -> String {
         plainIsSafe(s) ? s : quoted(s)
@@ -82,7 +100,7 @@ enum YAMLWriter {
         if first == " " || last == " " || first == "\t" || last == "\t" { return false }
         if "-?:,[]{}#&*!|>'\"%@`".unicodeScalars.contains(first) { return false }
         let lowered = s.lowercased()
-        if ["~", "null", "true", "false", "yes", "no", "on", "off", "y", "n"].contains(lowered) { return false }
+        if ["~", "null", "true", "false", "yes", "no", "on", "off"].contains(lowered) { return false }
         if s.contains(": ") || s.contains(" #") || s.hasSuffix(":") { return false }
         if s.contains("${") { return false }
         for c in s.unicodeScalars where c.value < 0x20 || c.value == 0x7F || (c.value >= 0x80 && c.value < 0xA0) {
