@@ -131,6 +131,8 @@ struct ConfigReader {
     func checkKeys(_ section: Section, allowed: [String], elsewhere: (String) -> String? = { _ in nil }) throws(ConfigError) {
         for pair in section.node?.mapping ?? [] where !allowed.contains(pair.keyText) {
             let k = pair.keyText
+            // Top-level `x-…` keys are the user's own (a place for anchors, as in Compose files).
+            if section.path.isEmpty && k.hasPrefix("x-") { continue }
             let path = section.full(k)
             if let note = elsewhere(k) {
                 throw fail(.unknownKey, pair.key, key: path, "key `\(path)` \(note)")
