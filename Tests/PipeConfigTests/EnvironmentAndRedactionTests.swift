@@ -215,3 +215,24 @@ extension KafkaSettings {
         return copy
     }
 }
+
+@Suite struct PrintingRedactionTests {
+    @Test func printingValuesNeverShowsSecrets() throws {
+        let env = ["PG_PASSWORD": "pg-secret-value", "S3_SECRET": "s3-secret-value", "CLICKHOUSE_PASSWORD": "ch-secret-value"]
+        let sasl = "  sasl:\n    protocol: plain\n    user: u\n    pass: sasl-secret-value\n"
+        for name in ["pg-source.yaml", "ch-sink.yaml", "s3-sink.yaml", "s3-backup.yaml"] {
+            let text = try String(contentsOf: examplesDir.appendingPathComponent(name), encoding: .utf8)
+                .replacingOccurrences(of: "kafka:\n", with: "kafka:\n" + sasl)
+            let config = try ConfigLoader.parse(text: text, file: name, environment: env)
+            var dumped = ""
+            dump(config, to: &dumped)
+            let printed = [String(describing: config), "\(config.connector)", "\(config.kafka)", String(reflecting: config.connector), dumped]
+            for p in printed {
+                for secret in Array(env.values) + ["sasl-secret-value"] {
+                    #expect(!p.contains(secret), "\(name): \(secret) in \(p)")
+                }
+            }
+            #expect(config.kafka.sasl?.pass == "sasl-secret-value")
+        }
+    }
+}
