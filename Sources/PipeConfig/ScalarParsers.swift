@@ -171,6 +171,9 @@ public enum ScalarParsers {
         let example = "`host:port`, such as `127.0.0.1:9092` or `[::1]:9092`"
         var host: String
         var portText: String?
+        if let scheme = text.firstRange(of: "://") {
+            return .failure(ValueError("must be `host:port` without `\(text[..<scheme.upperBound])`"))
+        }
         if text.hasPrefix("[") {
             guard let close = text.firstIndex(of: "]") else {
                 return .failure(ValueError("has `[` without `]`; write \(example)"))
@@ -392,6 +395,8 @@ public enum ScalarParsers {
     /// The candidate nearest to `word` (case-insensitive Damerau–Levenshtein distance), when it is
     /// close enough to be a likely typo.
     public static func nearest(_ word: String, in candidates: [String]) -> String? {
+        // Keys are short; a long word is no typo of one (and would make the table large).
+        guard word.count <= 64 else { return nil }
         let w = Array(word.lowercased())
         var best: (String, Int)?
         for c in candidates {
