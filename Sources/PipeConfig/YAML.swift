@@ -238,7 +238,10 @@ struct YAMLParser {
             i += 3
         }
         var root: YAMLNode
-        if atEnd {
+        if !explicitStart && atDocumentMarker() && peek() == "." {
+            // `...` before any content: an empty document.
+            root = try made(.scalar("", line: startLine, column: startColumn))
+        } else if atEnd {
             root = try made(.scalar("", line: startLine, column: startColumn))
         } else if explicitStart {
             root = try parseBlockNode(parentIndent: -1, context: .document, atLineStart: false,
@@ -305,7 +308,7 @@ struct YAMLParser {
 
         if peek() == "&" {
             let (l, c) = (line, column)
-            anchor = readAnchorName()
+            anchor = try readAnchorName()
             anchorLine = line
             if anchor!.isEmpty { throw error("an anchor needs a name", line: l, column: c) }
             let hadWhite = isWhite(peek())
@@ -553,10 +556,18 @@ struct YAMLParser {
 
     // MARK: - Scalars
 
-    private mutating func readAnchorName() -> String {
+    /// An anchor or alias name. YAML 1.2 allows almost any character; like libyaml (go-yaml) only
+    /// letters, digits, `_` and `-` are accepted, so that `&` or `*` typed by mistake is an error.
+    private mutating func readAnchorName() throws(ConfigError) -> String {
+        let (l, c0) = (line, column)
         i += 1  // & or *
         var name = ""
         while let c = peek(), !isBlank(c), !isFlowIndicator(c) {
+            let ok = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" || c == "-"
+            if !ok {
+                throw error("anchor and alias names may contain only letters, digits, `_` and `-`; quote the value if the `&` or `*` is part of it",
+                            line: l, column: c0)
+            }
             name.unicodeScalars.append(c)
             i += 1
         }
@@ -565,7 +576,7 @@ struct YAMLParser {
 
     private mutating func readAlias() throws(ConfigError) -> YAMLNode {
         let (l, c) = (line, column)
-        let name = readAnchorName()
+        let name = try readAnchorName()
         guard !name.isEmpty else { throw error("an alias needs a name", line: l, column: c) }
         guard var node = anchors[name] else {
             throw error("unknown alias `*\(name)`: no anchor `&\(name)` before it", line: l, column: c)
@@ -662,8 +673,11 @@ struct YAMLParser {
             text += breaks == 1 ? " " : String(repeating: "\n", count: breaks - 1)
             let more = readPlainLine(flow: false)
             text += more
+            let afterLine = i
             skipWhite()
-            if peek() == ":" && isBlank(peek(1)) {
+            let keyLike = peek() == ":" && isBlank(peek(1))
+            i = afterLine
+            if keyLike {
                 throw error("`key: value` inside a multi-line value: is this line indented too far, or should the value be quoted?",
                             line: cl, column: cc)
             }
@@ -830,29 +844,36 @@ struct YAMLParser {
         }
         if !atEnd { advance() }
 
-        // Find the content indentation.
-        let base = max(parentIndent, 0)
+        // Find the content indentation. Like libyaml (and so go-yaml), content is indented at least
+        // one space, also at the top level.
+        let minIndent = max(parentIndent + 1, 1)
         var contentIndent: Int
         if explicitIndent > 0 {
-            contentIndent = (parentIndent < 0 ? 0 : base) + explicitIndent
+            contentIndent = max(parentIndent, 0) + explicitIndent
         } else {
-            contentIndent = 0
+            // The first non-empty line sets it; lines of spaces before it count as empty.
+            var maxBlank = 0
+            var found: Int?
             var k = i
             while k < s.count {
                 var w = k
                 while w < s.count && s[w] == " " { w += 1 }
-                if w < s.count && s[w] == "\n" { k = w + 1; continue }
-                contentIndent = w - k
-                if w >= s.count { contentIndent = 0 }
+                if w >= s.count || s[w] == "\n" {
+                    maxBlank = max(maxBlank, w - k)
+                    k = w + 1
+                    continue
+                }
+                found = w - k
                 break
             }
-            if contentIndent <= parentIndent { contentIndent = parentIndent + 1 }
+            contentIndent = max(found ?? 0, maxBlank, minIndent)
         }
 
         var result = ""
         var emptyLines = 0
         var didReadContent = false
         var atMoreIndented = false
+        var endsWithoutBreak = false
         while i < s.count {
             // Indentation of this line.
             var w = i
@@ -902,12 +923,20 @@ struct YAMLParser {
                 result.unicodeScalars.append(s[i])
                 i += 1
             }
-            if !atEnd { advance() } else { break }
+            if !atEnd {
+                advance()
+            } else {
+                endsWithoutBreak = true
+                break
+            }
         }
+        // The last line break belongs to the content unless stripped; there is none at the end of
+        // input without one.
+        let finalBreak = didReadContent && !endsWithoutBreak ? 1 : 0
         switch chomp {
         case .strip: break
-        case .clip: if didReadContent { result += "\n" }
-        case .keep: result += String(repeating: "\n", count: didReadContent ? emptyLines + 1 : emptyLines)
+        case .clip: result += String(repeating: "\n", count: finalBreak)
+        case .keep: result += String(repeating: "\n", count: emptyLines + finalBreak)
         }
         // Position at the start of the line that ended the scalar.
         if i > lineStart && i < s.count { i = lineStart }
@@ -1017,7 +1046,7 @@ struct YAMLParser {
         var anchor: String?
         if peek() == "&" {
             let (l, c) = (line, column)
-            anchor = readAnchorName()
+            anchor = try readAnchorName()
             if anchor!.isEmpty { throw error("an anchor needs a name", line: l, column: c) }
             try skipFlowWhite(blockIndent: blockIndent, opener: opener)
         }

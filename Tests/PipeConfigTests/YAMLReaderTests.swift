@@ -63,6 +63,8 @@ private func parseError(_ text: String) -> ConfigError? {
         #expect(doc["f"]?.isNull == true)
         #expect(doc["g"]?.scalar?.text == "-1")
         #expect(doc["h"]?.scalar?.text == "::1")
+        let commented = try parse("a: first\n  second # comment\n  # own line\nb: 2\n")
+        #expect(commented.description == "{\"a\": \"first second\", \"b\": \"2\"}")
     }
 
     @Test func quotedScalars() throws {
@@ -119,12 +121,27 @@ private func parseError(_ text: String) -> ConfigError? {
         #expect(doc["after"]?.scalar?.text == "x")
     }
 
+    @Test func blockScalarEdges() throws {
+        // No line break at the end of the input: none in the value either.
+        #expect(try parse("a: |\n  text").description == "{\"a\": \"text\"}")
+        #expect(try parse("a: |+\n  text").description == "{\"a\": \"text\"}")
+        #expect(try parse("a: |\n  text\n").description == "{\"a\": \"text\\n\"}")
+        // Lines of spaces only are empty lines; an all-empty block is empty.
+        #expect(try parse("a: >-\n    \nb: 1\n").description == "{\"a\": \"\", \"b\": \"1\"}")
+        #expect(try parse("a: |\n  x\n    \n  y\n").description == "{\"a\": \"x\\n  \\ny\\n\"}")
+        // At the top level, content is indented too; a line at column 0 ends the block.
+        #expect((try? parse(">\n#> c\n")) .map(\.description) == "\"\"")
+        #expect(try parse("--- |\n  top\n").description == "\"top\\n\"")
+    }
+
     @Test func documentMarkersDirectiveAndComments() throws {
         let doc = try parse("%YAML 1.2\n# leading comment\n---\na: 1 # c\n# between\nb: 2\n...\n# trailing\n")
         #expect(doc.description == "{\"a\": \"1\", \"b\": \"2\"}")
         #expect(try parse("").isNull)
         #expect(try parse("# only a comment\n").isNull)
         #expect(try parse("---\n").isNull)
+        #expect(try parse("...\n").isNull)
+        #expect(parseError("... x\n")?.description == "t.yaml:1:5: unexpected `x` after `...`")
         #expect(try parse("\u{FEFF}a: b\r\nc: d\r\n").description == "{\"a\": \"b\", \"c\": \"d\"}")
     }
 
@@ -172,6 +189,7 @@ private func parseError(_ text: String) -> ConfigError? {
         ("a: [b: c]\n", "t.yaml:1:6: `key: value` entries inside `[ ]` are not supported; use `{ }`"),
         ("a:\n  - x\n  y: 1\n", "t.yaml:3:3: unexpected indentation: this line is indented more than the keys above it"),
         ("a: |x\n  t\n", "t.yaml:1:5: unexpected `x` after the block scalar indicator; the text starts on the next line"),
+        ("a: &127.0.0.1 x\n", "t.yaml:1:4: anchor and alias names may contain only letters, digits, `_` and `-`; quote the value if the `&` or `*` is part of it"),
         ("&a k: v\n", "t.yaml:1:4: anchors on mapping keys are not supported; put the anchor after the `:`"),
         ("a: \"x\" y\n", "t.yaml:1:8: unexpected `y` after the quoted value"),
     ])
