@@ -232,12 +232,11 @@ extension ConfigReader {
                 out.retention = try positiveDuration(text, node: node, key: "kafka:topic:retention")
             }
         }
-        if let (text, node) = try scalar(t, "part_retention_size") {
+        if let (text, _) = try scalar(t, "part_retention_size") {
             if text == "-1" || text.lowercased() == "unlimited" {
                 out.partRetentionSize = nil
             } else {
                 out.partRetentionSize = try size(t, "part_retention_size", default: 0)
-                _ = node
             }
         }
         for (pattern, target, node) in try orderedMap(t, "routes") {

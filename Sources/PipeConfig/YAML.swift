@@ -266,7 +266,6 @@ struct YAMLParser {
                 throw error("unexpected \(show(peek())): wrong indentation?")
             }
         }
-        _ = explicitStart
         return root
     }
 
