@@ -82,9 +82,7 @@ extension ConfigReader {
             if key == "topic" { return "is read only by classes pg.Source, pg.Snapshot and s3.Backup" }
             return nil
         }
-        let brokers = try requiredList(k, "brokers", what: "`host:port` addresses").map { text, node throws(ConfigError) in
-            try hostPort(text, node: node, key: "kafka:brokers", defaultPort: 9092)
-        }
+        let brokers = try addresses(k, "brokers", defaultPort: 9092)
         var settings = KafkaSettings(brokers: brokers)
         settings.clientID = try string(k, "client_id", default: "kafka-pipe")
         if settings.clientID.isEmpty {
@@ -113,6 +111,19 @@ extension ConfigReader {
             settings.fetchMaxPartitionBytes = try size(k, "fetch_max_partition_bytes", default: 1 << 20, max: Int64(Int32.max))
         }
         return settings
+    }
+
+    /// A required list of addresses. An item may hold several separated by commas, so that one
+    /// variable can carry them all: `brokers: ["${KAFKA_BROKERS}"]` with `k1:9092,k2:9092`.
+    func addresses(_ s: Section, _ key: String, defaultPort: Int) throws(ConfigError) -> [HostPort] {
+        var out: [HostPort] = []
+        for (text, node) in try requiredList(s, key, what: "`host:port` addresses") {
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let item = String(part.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+                out.append(try hostPort(item, node: node, key: s.full(key), defaultPort: defaultPort))
+            }
+        }
+        return out
     }
 
     func sasl(_ k: Section, brokers: [HostPort]) throws(ConfigError) -> SASLSettings? {
@@ -320,9 +331,7 @@ extension ConfigReader {
     func chSink(_ top: Section, kafka: KafkaSettings) throws(ConfigError) -> ChSinkSettings {
         guard top.value("click_house") != nil else { throw missing(top, "click_house") }
         let ch = try section(top, "click_house", allowed: Keys.clickHouse)
-        let addrs = try requiredList(ch, "addrs", what: "`host:port` addresses").map { text, node throws(ConfigError) in
-            try hostPort(text, node: node, key: "click_house:addrs", defaultPort: 9000)
-        }
+        let addrs = try addresses(ch, "addrs", defaultPort: 9000)
         let clickHouse = ClickHouseSettings(
             addrs: addrs, database: try nonEmpty(ch, "database"), user: try nonEmpty(ch, "user"),
             password: try string(ch, "password", default: ""), tls: try tls(ch, defaultOn: false),

@@ -32,6 +32,16 @@ import PipeConfig
         #expect(s.routes == [Route(pattern: "^t$", target: "costs-$$5 and ${LITERAL}")])
     }
 
+    @Test func severalAddressesFromOneVariable() throws {
+        let text = validSink.replacingOccurrences(of: "[127.0.0.1:9092]", with: "[\"${KAFKA_BROKERS}\"]")
+            .replacingOccurrences(of: "[127.0.0.1:9000]", with: "[\"${CH_ADDRS}\", c3]")
+        let config = try ConfigLoader.parse(text: text, file: "e.yaml",
+                                            environment: ["KAFKA_BROKERS": "k1:9092, [::1]:9093", "CH_ADDRS": "c1,c2:9001"])
+        #expect(config.kafka.brokers == [HostPort(host: "k1", port: 9092), HostPort(host: "::1", port: 9093)])
+        guard case .chSink(let s) = config.connector else { Issue.record("class"); return }
+        #expect(s.clickHouse.addrs == [HostPort(host: "c1", port: 9000), HostPort(host: "c2", port: 9001), HostPort(host: "c3", port: 9000)])
+    }
+
     @Test func unsetVariableNamesVariableAndPlace() {
         let text = "name: x\nclass: s3.Sink\nkafka:\n  brokers: [a:1]\n  group: g\n  topics: [t]\ns3:\n  endpoint: e:1\n  bucket: bkt\n  id: i\n  secret: ${S3_SECRET}\n"
         let e = configError(text)
