@@ -98,7 +98,8 @@ enum LogFormat {
         /// Offset just after the last good record: everything from here on is a torn or corrupt tail.
         var validEnd: Int
         var records: Int
-        /// Whether bytes after `validEnd` were ignored.
+        /// Whether there are bytes other than zeros after `validEnd`: a torn or corrupt record.
+        /// Zeros are space the writer preallocated.
         var hasBadTail: Bool
     }
 
@@ -121,7 +122,9 @@ enum LogFormat {
             records += 1
             offset += recordHeaderSize + length
         }
-        return ScanResult(validEnd: offset, records: records, hasBadTail: offset < total)
+        var bad = false
+        for i in offset..<total where bytes[i] != 0 { bad = true; break }
+        return ScanResult(validEnd: offset, records: records, hasBadTail: bad)
     }
 
     static func readU32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
