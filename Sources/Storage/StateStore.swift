@@ -97,16 +97,23 @@ public final class StateStore: Sendable {
             }
             try Posix.truncate(lockFD, to: 0, path: lockPath)
             try Array("\(Posix.pid)\n".utf8).withUnsafeBytes { try Posix.pwriteAll(lockFD, $0, at: 0, path: lockPath) }
-
-            let store = StateStore(directory: dir, readOnly: false, options: options, state: StoreState())
-            store.state.withLock { $0.lockFD = lockFD }
-            try store.load()
-            return store
         } catch {
-            // The store (if made) no longer owns the descriptor once we close it here.
             Posix.close(lockFD)
             throw error
         }
+        let store = StateStore(directory: dir, readOnly: false, options: options, state: StoreState())
+        store.state.withLock { $0.lockFD = lockFD }
+        do {
+            try store.load()
+        } catch {
+            // Releases the lock and the log (the store's deinit would close them too).
+            store.state.withLock { s in
+                if let fd = s.lockFD { Posix.close(fd); s.lockFD = nil }
+                s.file = nil
+            }
+            throw error
+        }
+        return store
     }
 
     /// Opens the store without the lock, for looking at it while another process writes. Reads
@@ -267,7 +274,8 @@ public final class StateStore: Sendable {
         switch try state.withLock({ s -> FastPath in
             if let f = s.failure { throw f }
             if s.durableSeq >= seq { return .done }
-            if !s.syncing, let file = s.file {
+            guard let file = s.file else { throw StorageError(.closed, "the store was closed", path: directory) }
+            if !s.syncing {
                 s.syncing = true
                 return .lead(file, s.appendedSeq)
             }
@@ -280,7 +288,10 @@ public final class StateStore: Sendable {
                 let now: Result<SyncRole, any Error>? = state.withLock { s in
                     if let f = s.failure { return .failure(f) }
                     if s.durableSeq >= seq { return .success(.done) }
-                    if !s.syncing, let file = s.file {
+                    guard let file = s.file else {
+                        return .failure(StorageError(.closed, "the store was closed", path: directory))
+                    }
+                    if !s.syncing {
                         s.syncing = true
                         return .success(.lead(file, s.appendedSeq))
                     }
@@ -300,7 +311,9 @@ public final class StateStore: Sendable {
         var resume: [(Waiter, Result<SyncRole, any Error>)] = []
         state.withLock { s in
             s.syncs += 1
-            switch result {
+            // A failed fsync elsewhere (putSync) means this one's success proves nothing.
+            let outcome: Result<Void, any Error> = s.failure.map { .failure($0) } ?? result
+            switch outcome {
             case let .failure(error):
                 // After a failed fsync the kernel may have dropped the dirty pages: refuse all writes.
                 let e = (error as? StorageError) ?? StorageError(.io, "fsync failed", path: file.path)
@@ -340,13 +353,15 @@ public final class StateStore: Sendable {
             s.syncs += 1
             if case let .failure(error) = result {
                 if s.failure == nil { s.failure = (error as? StorageError) }
-                return []  // the leader, if any, fails its waiters on its own fsync
+                return []  // the leader, if any, fails its waiters when it sees `failure`
             }
+            if s.failure != nil { return [] }
             s.durableSeq = max(s.durableSeq, target)
             return s.takeCovered()
         }
         for w in resume { w.continuation.resume(returning: SyncRole.done) }
         try result.get()
+        if let f = state.withLock({ $0.failure }) { throw f }
     }
 
     // MARK: Compaction
@@ -430,7 +445,10 @@ public final class StateStore: Sendable {
         if let (file, target) = pending {
             result = Result { try Posix.syncData(file.fd, path: file.path) }
             let resume = state.withLock { s -> [Waiter] in
-                if case .success = result { s.durableSeq = max(s.durableSeq, target) }
+                switch result {
+                case .success: s.durableSeq = max(s.durableSeq, target)
+                case let .failure(e): if s.failure == nil { s.failure = e as? StorageError }
+                }
                 return s.takeCovered()
             }
             for w in resume { w.continuation.resume(returning: SyncRole.done) }
