@@ -8,8 +8,10 @@ import Glibc
 // writable (cuts a bad tail), then a write and a reopen that must see it. Any crash, trap or
 // overread is a bug; a typed StorageError (a foreign header) is fine.
 
+// On tmpfs (/dev/shm) fsync costs nothing, so the fuzzer is not bound by the disk.
 nonisolated(unsafe) var fuzzDirectory: String = {
-    var template = Array("/tmp/kp-fuzz-state-XXXXXX".utf8CString)
+    let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+    var template = Array("\(base)/kp-fuzz-state-XXXXXX".utf8CString)
     let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
     precondition(made != nil, "mkdtemp failed")
     return String(cString: template)
