@@ -27,12 +27,15 @@ public final class StateStore: Sendable {
         /// Test hook called at each step of a compaction; throwing `InjectedFault` simulates a
         /// crash or an I/O failure at that step.
         var compactionHook: (@Sendable (CompactionStep) throws -> Void)?
+        /// Test hook called by a group-commit leader just before its fsync.
+        var leaderSyncHook: (@Sendable () -> Void)?
 
         public init(compactionMinBytes: Int = 4 << 20, compactionRatio: Int = 4, preallocationBytes: Int = 1 << 20) {
             self.compactionMinBytes = compactionMinBytes
             self.compactionRatio = compactionRatio
             self.preallocationBytes = max(0, preallocationBytes)
             self.compactionHook = nil
+            self.leaderSyncHook = nil
         }
     }
 
@@ -307,6 +310,7 @@ public final class StateStore: Sendable {
     /// The leader's part of group commit: one fsync covering every record appended up to `target`,
     /// then wake the writers it covered and hand the lead to the first one still waiting.
     private func lead(_ file: LogFile, _ target: UInt64) throws {
+        options.leaderSyncHook?()
         let result = Result { try Posix.syncData(file.fd, path: file.path) }
         var resume: [(Waiter, Result<SyncRole, any Error>)] = []
         state.withLock { s in
