@@ -420,7 +420,7 @@ public final class StateStore: Sendable {
             s.file = nil
             throw s.failure!
         } catch {
-            let e = (error as? StorageError) ?? StorageError(.io, "compaction failed: \(error)", path: directory)
+            let e = (error as? StorageError) ?? StorageError(.io, "compaction failed", path: directory, cause: error)
             if renamed {
                 // The new log is complete and synced, but the rename may not be durable yet, so
                 // appending to it could be lost: stop writing (reopening goes on from the log).

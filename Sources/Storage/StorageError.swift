@@ -46,18 +46,22 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
     public var errno: Int32?
     /// For `.locked`: the process that holds the lock, when its PID could be read.
     public var lockHolderPID: Int32?
+    /// The underlying error, when another one caused this.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ message: String, path: String? = nil, errno: Int32? = nil) {
+    public init(_ code: Code, _ message: String, path: String? = nil, errno: Int32? = nil, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.path = path
         self.errno = errno
+        self.cause = cause
     }
 
     public var description: String {
         var s = "state store: \(message)"
         if let path { s += " (\(path))" }
         if let errno { s += ": \(systemErrorText(errno)) [errno \(errno)]" }
+        if let cause { s += ": \(cause)" }
         return s
     }
 }
