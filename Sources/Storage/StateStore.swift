@@ -159,7 +159,10 @@ public final class StateStore: Sendable {
                     }
                     s.file = file
                     s.end = Int64(scan.validEnd)
-                    if needsCompaction(s) { try compactLocked(&s) }
+                    if needsCompaction(s) {
+                        // Optional here: a failure before the rename leaves the log as it was.
+                        do { try compactLocked(&s) } catch { if let f = s.failure { throw f } }
+                    }
                     return
                 }
                 // A header that was never completely written: start over below.
