@@ -12,6 +12,7 @@ import Darwin
 typealias BenchCommand = @Sendable ([String]) async throws -> Int32
 
 let commands: [(name: String, usage: String, run: BenchCommand)] = [
+    ("crc32c-bench", "[--mib N]   CRC-32C throughput", crc32cBench),
     ("store-bench", "--updates N [--writers W] [--mode async|sync|concurrent|all] DIR   durable single-key updates per second", storeBench),
     ("store-writer", "[--writers W] [--compact-min BYTES] DIR   writes until killed, one stdout line per acknowledged write", storeWriter),
     ("store-lock-probe", "DIR   opens DIR; exit 3 and the error when it is locked", storeLockProbe),
