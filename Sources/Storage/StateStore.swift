@@ -27,8 +27,9 @@ public final class StateStore: Sendable {
         /// Test hook called at each step of a compaction; throwing `InjectedFault` simulates a
         /// crash or an I/O failure at that step.
         var compactionHook: (@Sendable (CompactionStep) throws -> Void)?
-        /// Test hook called by a group-commit leader just before its fsync.
-        var leaderSyncHook: (@Sendable () -> Void)?
+        /// Test hook called by a group-commit leader just before its fsync; throwing makes the
+        /// fsync fail.
+        var leaderSyncHook: (@Sendable () throws -> Void)?
 
         public init(compactionMinBytes: Int = 4 << 20, compactionRatio: Int = 4, preallocationBytes: Int = 1 << 20) {
             self.compactionMinBytes = compactionMinBytes
@@ -313,9 +314,12 @@ public final class StateStore: Sendable {
     /// The leader's part of group commit: one fsync covering every record appended up to `target`,
     /// then wake the writers it covered and hand the lead to the first one still waiting.
     private func lead(_ file: LogFile, _ target: UInt64) throws {
-        options.leaderSyncHook?()
-        let result = Result { try Posix.syncData(file.fd, path: file.path) }
+        let result = Result {
+            try options.leaderSyncHook?()
+            try Posix.syncData(file.fd, path: file.path)
+        }
         var resume: [(Waiter, Result<SyncRole, any Error>)] = []
+        var thrown: StorageError?
         state.withLock { s in
             s.syncs += 1
             // A failed fsync elsewhere (putSync) means this one's success proves nothing.
@@ -325,6 +329,7 @@ public final class StateStore: Sendable {
                 // After a failed fsync the kernel may have dropped the dirty pages: refuse all writes.
                 let e = (error as? StorageError) ?? StorageError(.io, "fsync failed", path: file.path)
                 if s.failure == nil { s.failure = e }
+                thrown = e
                 resume = s.waiters.map { ($0, .failure(e)) }
                 s.waiters = []
                 s.syncing = false
@@ -345,7 +350,7 @@ public final class StateStore: Sendable {
             }
         }
         for (w, r) in resume { w.continuation.resume(with: r) }
-        if case let .failure(e) = result { throw e }
+        if let thrown { throw thrown }
     }
 
     private func waitDurableBlocking(_ seq: UInt64) throws {
