@@ -20,6 +20,7 @@ let package = Package(
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
         fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
         fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
+        fuzzTarget("FuzzStateLog", ["Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )
