@@ -101,6 +101,12 @@ public struct XXHash64: Sendable {
         return h.finalize()
     }
 
+    public static func hash(_ buf: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        var h = XXHash64(seed: seed)
+        h.update(buf)
+        return h.finalize()
+    }
+
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update(UnsafeRawBufferPointer($0)) }
     }

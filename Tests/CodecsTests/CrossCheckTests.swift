@@ -184,4 +184,20 @@ import Testing
             }
         }
     }
+
+    @Test func zstdFramesToTheCLI() throws {
+        guard Reference.available("zstd CLI", "zstd --version") else { return }
+        for (name, input) in Corpus.inputs() {
+            let frame = Zstd.compress(input)
+            let p = try Reference.write("zout-\(name).zst", frame)
+            try Reference.sh("zstd -q -d -f '\(p)' -o '\(p).raw'")
+            expectSameBytes(try Reference.read(p + ".raw"), input, "zstd -d of ours \(name)")
+            expectSameBytes(try Zstd.decompress(frame), input, "our zstd round trip \(name)")
+            // Real compression, not stored blocks: text and repeats shrink well.
+            if name.hasPrefix("text") || name.hasPrefix("zeros") || name.hasPrefix("abc") || name.hasPrefix("records") {
+                #expect(frame.count < input.count / 2, "\(name): \(frame.count) of \(input.count)")
+            }
+            if name.hasPrefix("random") { #expect(frame.count < input.count + 64) }
+        }
+    }
 }

@@ -2,7 +2,7 @@ import Codecs
 import Testing
 
 @Suite struct RoundTripTests {
-    @Test(arguments: [CompressionCodec.none, .gzip, .snappy, .lz4])
+    @Test(arguments: CompressionCodec.allCases)
     func kafkaRoundTrip(_ codec: CompressionCodec) throws {
         for (name, input) in Corpus.inputs(large: false) {
             let c = try KafkaCompression.compress(input, codec: codec)
@@ -41,7 +41,7 @@ import Testing
 
     @Test func outputBoundIsEnforced() throws {
         let input = [UInt8](repeating: 7, count: 100_000)
-        for codec in [CompressionCodec.gzip, .snappy, .lz4] {
+        for codec in [CompressionCodec.gzip, .snappy, .lz4, .zstd] {
             let c = try KafkaCompression.compress(input, codec: codec)
             #expect(throws: CodecError.self) { try KafkaCompression.decompress(c, codec: codec, maxOutput: 50_000) }
             do {
