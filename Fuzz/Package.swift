@@ -18,6 +18,10 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
+        fuzzTarget("FuzzSnappy", ["Codecs"]),
+        fuzzTarget("FuzzLZ4", ["Codecs"]),
+        fuzzTarget("FuzzZstd", ["Codecs"]),
+        fuzzTarget("FuzzGzip", ["Codecs"]),
     ],
     swiftLanguageModes: [.v6]
 )

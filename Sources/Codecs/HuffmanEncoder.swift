@@ -69,11 +69,14 @@ enum HuffmanEncoder {
         }
         var maxSym = 255
         while maxSym > 0 && freq[maxSym] == 0 { maxSym -= 1 }
-        // Direct weights cover at most 128 symbols before the last.
-        guard maxSym <= 128 else { return nil }
         let lengths = codeLengths(freq)
         let maxBits = lengths.max()!
         guard maxBits > 0 else { return nil }
+        var weights = [UInt8](repeating: 0, count: maxSym)
+        for s in 0..<maxSym where lengths[s] > 0 { weights[s] = UInt8(maxBits + 1 - lengths[s]) }
+        let fseTree = fseWeights(weights)
+        // Direct weights cover at most 128 symbols before the last.
+        guard fseTree != nil || maxSym <= 128 else { return nil }
         var codes = [UInt16](repeating: 0, count: 256)
         // Canonical codes in zstd's order: lowest weight (longest code) first, symbols ascending.
         var pos = 0
@@ -87,16 +90,20 @@ enum HuffmanEncoder {
         let single = n <= 1023
         let headerSize = single || n <= 1023 ? 3 : (n <= 16383 ? 4 : 5)
         var op = headerSize
-        // Tree description: weights of symbols 0..<maxSym, two per byte.
-        dst[op] = UInt8(127 + maxSym)
-        op += 1
-        var s = 0
-        while s < maxSym {
-            let w1 = lengths[s] > 0 ? maxBits + 1 - lengths[s] : 0
-            let w2 = s + 1 < maxSym && lengths[s + 1] > 0 ? maxBits + 1 - lengths[s + 1] : 0
-            dst[op] = UInt8(w1 << 4 | w2)
+        if let fseTree, maxSym > 128 || fseTree.count < 1 + (maxSym + 1) / 2 {
+            for b in fseTree { dst[op] = b; op += 1 }
+        } else {
+            // Tree description: weights of symbols 0..<maxSym, 4 bits each, two per byte.
+            dst[op] = UInt8(127 + maxSym)
             op += 1
-            s += 2
+            var s = 0
+            while s < maxSym {
+                let w1 = Int(weights[s])
+                let w2 = s + 1 < maxSym ? Int(weights[s + 1]) : 0
+                dst[op] = UInt8(w1 << 4 | w2)
+                op += 1
+                s += 2
+            }
         }
         let budget = n  // stop when the section would not be smaller than raw
         func encodeStream(_ from: Int, _ to: Int, at start: Int) -> Int? {
@@ -149,5 +156,91 @@ enum HuffmanEncoder {
             for k in 0..<5 { dst[k] = UInt8((v >> (8 * k)) & 0xFF) }
         }
         return op
+    }
+
+    /// The FSE-compressed form of a tree description (§4.2.1.2): header byte (size), table
+    /// description, then the weights as a backward stream of two interleaved states. Nil when it
+    /// does not fit in 127 bytes or does not decode back to the same weights.
+    static func fseWeights(_ weights: [UInt8]) -> [UInt8]? {
+        let n = weights.count
+        guard n >= 2 else { return nil }
+        let maxW = Int(weights.max()!)
+        var counts = [Int](repeating: 0, count: maxW + 1)
+        for w in weights { counts[Int(w)] += 1 }
+        let al = 6
+        let size = 1 << al
+        // Normalize to 64: at least 1 for each present weight, the rest to the most frequent.
+        var norm = [Int16](repeating: 0, count: maxW + 1)
+        var sum = 0
+        for s in 0...maxW where counts[s] > 0 {
+            norm[s] = Int16(max(1, (counts[s] * size + n / 2) / n))
+            sum += Int(norm[s])
+        }
+        let largest = (0...maxW).max { counts[$0] < counts[$1] }!
+        norm[largest] += Int16(size - sum)
+        guard norm[largest] > 0 else { return nil }
+
+        var out = [UInt8](repeating: 0, count: 256 + 16)
+        let total: Int = out.withUnsafeMutableBufferPointer { buf in
+            let dst = buf.baseAddress!
+            // Table description (inverse of FSETable.read), forward bits after the size byte.
+            var w = BitWriter(dst, at: 1)
+            w.add(UInt64(al - 5), 4)
+            var remaining = size + 1
+            var threshold = size
+            var nbBits = al + 1
+            var s = 0
+            var previousZero = false
+            while remaining > 1 && s <= maxW {
+                if previousZero {
+                    var start = s
+                    while s <= maxW && norm[s] == 0 { s += 1 }
+                    while s >= start + 3 { w.add(3, 2); start += 3 }
+                    w.add(UInt64(s - start), 2)
+                }
+                let count = Int(norm[s])
+                s += 1
+                let maxv = (2 * threshold - 1) - remaining
+                remaining -= abs(count)
+                var value = count + 1
+                if value >= threshold { value += maxv }
+                w.add(UInt64(value), value < maxv ? nbBits - 1 : nbBits)
+                previousZero = value == 1
+                while remaining < threshold { nbBits -= 1; threshold >>= 1 }
+            }
+            // Flush the description's last partial byte (no end mark: it is a forward stream).
+            while w.bits > 0 {
+                dst[w.pos] = UInt8(truncatingIfNeeded: w.acc); w.pos += 1; w.acc >>= 8
+                w.bits = max(0, w.bits - 8)
+            }
+            // The weights, encoded last to first with two states (FSE_compress's order).
+            let enc = FSEEncoder(norm: norm, accuracyLog: al)
+            var stream = BitWriter(dst, at: w.pos)
+            var i = n
+            var s1: Int, s2: Int
+            if n & 1 == 1 {
+                i -= 1; s1 = enc.initialState(Int(weights[i]))
+                i -= 1; s2 = enc.initialState(Int(weights[i]))
+                i -= 1; enc.encode(&s1, Int(weights[i]), &stream)
+            } else {
+                i -= 1; s2 = enc.initialState(Int(weights[i]))
+                i -= 1; s1 = enc.initialState(Int(weights[i]))
+            }
+            while i > 0 {
+                i -= 1; enc.encode(&s2, Int(weights[i]), &stream)
+                i -= 1; enc.encode(&s1, Int(weights[i]), &stream)
+                if stream.pos > 200 { return 0 }
+            }
+            enc.flush(s2, &stream)
+            enc.flush(s1, &stream)
+            return stream.close()
+        }
+        guard total > 1, total - 1 < 128 else { return nil }
+        out[0] = UInt8(total - 1)
+        let tree = Array(out[0..<total])
+        // Check it reads back as the same weights (the decoder's stopping rule is subtle).
+        guard let (back, count, used) = try? tree.withUnsafeBufferPointer({ try HuffmanTable.readWeights($0.baseAddress!, $0.count) }),
+              used == total, count == n, Array(back[0..<n]) == weights else { return nil }
+        return tree
     }
 }

@@ -111,6 +111,12 @@ struct HuffmanTable {
 
     /// Reads a Huffman tree description (§4.2.1); returns the table and the bytes used.
     static func read(_ src: UnsafePointer<UInt8>, _ count: Int) throws -> (HuffmanTable, Int) {
+        let (weights, numWeights, used) = try readWeights(src, count)
+        return (try build(weights: weights, numWeights: numWeights), used)
+    }
+
+    /// Reads the weights of a tree description: (weights, how many, bytes used).
+    static func readWeights(_ src: UnsafePointer<UInt8>, _ count: Int) throws -> ([UInt8], Int, Int) {
         guard count > 0 else { throw CodecError(.truncated, "zstd Huffman tree description") }
         let header = Int(src[0])
         var weights = [UInt8](repeating: 0, count: 256)
@@ -162,6 +168,12 @@ struct HuffmanTable {
             }
             used = 1 + csize
         }
+        return (weights, numWeights, used)
+    }
+
+    /// Builds the decoding table from explicit weights (the last one is implied).
+    static func build(weights inWeights: [UInt8], numWeights: Int) throws -> HuffmanTable {
+        var weights = inWeights
         // The last symbol's weight is implied: it completes the sum to a power of two.
         var total = 0
         for i in 0..<numWeights {
@@ -190,7 +202,7 @@ struct HuffmanTable {
             }
         }
         guard pos == 1 << maxBits else { throw CodecError(.corrupt, "zstd Huffman table fill") }
-        return (HuffmanTable(cells: cells, maxBits: maxBits), used)
+        return HuffmanTable(cells: cells, maxBits: maxBits)
     }
 
     /// Decodes `n` symbols from one backward stream into `dst`; the stream must end exactly.

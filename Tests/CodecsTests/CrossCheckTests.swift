@@ -200,4 +200,28 @@ import Testing
             if name.hasPrefix("random") { #expect(frame.count < input.count + 64) }
         }
     }
+
+    /// Random bytes over all 256 values with a skewed distribution: nothing to match, so all of the
+    /// gain is Huffman literals, and more than 128 symbols need FSE-compressed weights.
+    @Test func zstdHuffmanLiteralsOverTheWholeAlphabet() throws {
+        var g = SplitMix64(state: 5)
+        let input = (0..<300_000).map { _ -> UInt8 in
+            let r = g.next()
+            return UInt8(truncatingIfNeeded: ((r & 0xFF) * ((r >> 8) & 0xFF)) >> 8)
+        }
+        #expect(Set(input).count > 200)
+        let frame = Zstd.compress(input)
+        // The byte entropy is 7.37 bits: Huffman gets close to 92%.
+        #expect(frame.count < input.count * 95 / 100, "\(frame.count) of \(input.count)")
+        expectSameBytes(try Zstd.decompress(frame), input, "skewed bytes round trip")
+        guard Reference.available("zstd CLI", "zstd --version") else { return }
+        let p = try Reference.write("zskew.zst", frame)
+        try Reference.sh("zstd -q -d -f '\(p)' -o '\(p).raw'")
+        expectSameBytes(try Reference.read(p + ".raw"), input, "zstd -d of skewed bytes")
+        // Within 2% of the reference's level 1 on the same input.
+        let q = try Reference.write("zskew", input)
+        try Reference.sh("zstd -q -f -1 '\(q)' -o '\(q).zst'")
+        let theirs = try Reference.read(q + ".zst").count
+        #expect(frame.count <= theirs * 102 / 100, "ours \(frame.count), zstd -1 \(theirs)")
+    }
 }
