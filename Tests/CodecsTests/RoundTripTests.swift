@@ -79,4 +79,35 @@ import Testing
         _ = try d2.update(Array(gz[0..<(gz.count / 2)]))
         #expect(throws: CodecError.self) { try d2.finish() }
     }
+
+    /// The xerial framing as snappy-java's SnappyOutputStream writes it: magic, version 1,
+    /// compatible version 1, then big-endian (length, raw block) pairs of at most 32 KiB input.
+    @Test func xerialLayout() throws {
+        let input = Corpus.text(100_000, seed: 31)
+        let framed = Snappy.compressXerial(input)
+        #expect(Array(framed[0..<16]) == [0x82, 0x53, 0x4E, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1])
+        var pos = 16
+        var blocks = 0
+        var rebuilt: [UInt8] = []
+        while pos < framed.count {
+            let len = Int(framed[pos]) << 24 | Int(framed[pos + 1]) << 16 | Int(framed[pos + 2]) << 8 | Int(framed[pos + 3])
+            let raw = Array(framed[(pos + 4)..<(pos + 4 + len)])
+            let block = try Snappy.decompress(raw)
+            #expect(block.count <= 32 * 1024)
+            rebuilt += block
+            pos += 4 + len
+            blocks += 1
+        }
+        #expect(blocks == 4)
+        expectSameBytes(rebuilt, input, "xerial blocks")
+        // Hand-framed blocks (as another producer would cut them) decode too.
+        var manual = Array(framed[0..<16])
+        for chunk in [Array(input[0..<10]), Array(input[10..<70_000]), []] {
+            let raw = Snappy.compress(chunk)
+            let c = UInt32(raw.count)
+            manual += [UInt8(c >> 24), UInt8((c >> 16) & 0xFF), UInt8((c >> 8) & 0xFF), UInt8(c & 0xFF)] + raw
+        }
+        expectSameBytes(try Snappy.decompressXerial(manual), Array(input[0..<70_000]), "hand-framed xerial")
+        #expect(throws: CodecError.self) { try Snappy.decompressXerial(manual + [0, 0, 1]) }
+    }
 }
