@@ -289,7 +289,59 @@ public enum LZ4 {
             throw CodecError(.truncated, "lz4 frame empty")
         }
         let n = input.count
+        // Decode straight into the result when a bound on the output is known from the headers.
+        if let bound = frameOutputBound(base, n), bound > 0 {
+            let cap = min(bound, maxOutput)
+            return try [UInt8](unsafeUninitializedCapacity: cap + outputSlack) { buf, count in
+                count = 0
+                var out = OutputBuffer(external: buf.baseAddress!, capacity: cap,
+                                       overflowCode: cap == maxOutput ? .outputTooLarge : .corrupt)
+                try decodeFrames(base, n, &out)
+                count = out.count
+            }
+        }
         var out = OutputBuffer(initialCapacity: min(n * 3, 1 << 20), limit: maxOutput)
+        try decodeFrames(base, n, &out)
+        return out.toArray()
+    }
+
+    /// An upper bound on what the frames in `base[0..<n]` decode to: the declared content size, or
+    /// per block its stored size or at most min(block maximum, 255 x its compressed size).
+    /// Nil when the headers do not parse (the decoder then reports why).
+    static func frameOutputBound(_ base: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+        @inline(__always) func read32(_ p: Int) -> Int {
+            Int(base[p]) | Int(base[p + 1]) << 8 | Int(base[p + 2]) << 16 | Int(base[p + 3]) << 24
+        }
+        var pos = 0
+        var bound = 0
+        while pos < n {
+            guard n - pos >= 8 else { return nil }
+            let magic = UInt32(read32(pos))
+            if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+                pos += 8 + read32(pos + 4)
+                continue
+            }
+            guard magic == frameMagic else { return nil }
+            let flg = base[pos + 4]
+            guard let bmax = blockMaxSize(code: Int(base[pos + 5] >> 4)) else { return nil }
+            let blockChecksum = flg & 0x10 != 0
+            pos += 4 + 3 + (flg & 0x08 != 0 ? 8 : 0) + (flg & 0x01 != 0 ? 4 : 0)
+            while true {
+                guard n - pos >= 4 else { return nil }
+                let word = read32(pos)
+                pos += 4
+                if word == 0 { break }
+                let size = word & 0x7FFF_FFFF
+                bound += word & 0x8000_0000 != 0 ? size : min(bmax, size * 255 + 16)
+                pos += size + (blockChecksum ? 4 : 0)
+                guard pos <= n else { return nil }
+            }
+            if flg & 0x04 != 0 { pos += 4 }
+        }
+        return bound
+    }
+
+    static func decodeFrames(_ base: UnsafePointer<UInt8>, _ n: Int, _ out: inout OutputBuffer) throws {
         var pos = 0
         @inline(__always) func read32(_ p: Int) -> UInt32 {
             UInt32(base[p]) | UInt32(base[p + 1]) << 8 | UInt32(base[p + 2]) << 16 | UInt32(base[p + 3]) << 24
@@ -331,7 +383,7 @@ public enum LZ4 {
             if hasSize {
                 var v: UInt64 = 0
                 for k in 0..<8 { v |= UInt64(base[pos + 2 + k]) << (8 * UInt64(k)) }
-                _ = try codecCheckedSize(v, max: maxOutput - out.count, "lz4 frame content size")
+                _ = try codecCheckedSize(v, max: out.limit - out.count, "lz4 frame content size")
                 declared = v
                 if out.count == 0 && v > 0 { try out.reserve(Int(v), "lz4 frame") }
             }
@@ -357,7 +409,7 @@ public enum LZ4 {
                     let start = out.count
                     let end = try decodeBlock(base + pos, size, out.base, start, start + avail,
                                               low: independent ? start : frameStart,
-                                              overflow: avail < bmax ? .outputTooLarge : .corrupt)
+                                              overflow: avail < bmax ? out.overflowCode : .corrupt)
                     out.count = end
                 }
                 pos += size + (blockChecksum ? 4 : 0)
@@ -373,6 +425,5 @@ public enum LZ4 {
             }
         }
         guard frames > 0 else { throw CodecError(.corrupt, "lz4: no frame") }
-        return out.toArray()
     }
 }

@@ -8,25 +8,41 @@ struct OutputBuffer: ~Copyable {
     private(set) var base: UnsafeMutablePointer<UInt8>
     var count = 0
     private(set) var capacity: Int
-    /// The caller's bound on total output.
+    /// The bound on total output: the caller's `maxOutput`, or a size the input declared.
     let limit: Int
+    /// The error when output would pass `limit`: `outputTooLarge` for the caller's bound,
+    /// `corrupt` when the limit is the size the input itself declared.
+    let overflowCode: CodecError.Code
+    private let owned: Bool
 
     init(initialCapacity: Int, limit: Int) {
         let cap = max(256, min(initialCapacity, limit))
         base = .allocate(capacity: cap + outputSlack)
         capacity = cap
         self.limit = limit
+        overflowCode = .outputTooLarge
+        owned = true
     }
 
-    deinit { base.deallocate() }
+    /// Writes into memory the caller owns, which holds `capacity + outputSlack` bytes; never grows.
+    init(external: UnsafeMutablePointer<UInt8>, capacity: Int, overflowCode: CodecError.Code) {
+        base = external
+        self.capacity = capacity
+        limit = capacity
+        self.overflowCode = overflowCode
+        owned = false
+    }
+
+    deinit { if owned { base.deallocate() } }
 
     /// Makes room for `extra` more bytes (plus slack) past `count`. Throws when that is past `limit`.
     mutating func reserve(_ extra: Int, _ context: String) throws {
         let (needed, overflow) = count.addingReportingOverflow(extra)
         guard !overflow, needed <= limit else {
-            throw CodecError(.outputTooLarge, context, detail: "output over \(limit) bytes")
+            throw CodecError(overflowCode, context, detail: "output over \(limit) bytes")
         }
         if needed <= capacity { return }
+        precondition(owned, "an external output buffer never grows")
         var newCap = max(needed, capacity &* 2)
         if newCap > limit { newCap = max(needed, limit) }
         let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap + outputSlack)

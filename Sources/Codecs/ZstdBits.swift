@@ -30,8 +30,10 @@ struct BackwardBits {
     }
 
     @inline(__always) func peek(_ n: Int) -> UInt64 {
-        // n in 1...56; bits past the container read as zero (smart shifts).
-        (container << UInt64(consumed)) >> UInt64(64 - n)
+        // n in 1...56.
+        // Masking shifts: past an overflow the value is garbage but still below 2^n, so table
+        // lookups stay in bounds; `overflowed`/`finished` report the error.
+        (container &<< UInt64(consumed)) &>> UInt64(64 - n)
     }
 
     @inline(__always) mutating func read(_ n: Int) -> UInt64 {

@@ -20,18 +20,75 @@ struct ZstdFrameState {
 
 enum ZstdDecoder {
     static let predefinedLL = try! FSETable.build(norm: ZstdTables.llDefault, symbols: ZstdTables.llDefault.count,
-                                                  accuracyLog: ZstdTables.llDefaultLog)
+                                                  accuracyLog: ZstdTables.llDefaultLog).annotated(.literalLength)
     static let predefinedML = try! FSETable.build(norm: ZstdTables.mlDefault, symbols: ZstdTables.mlDefault.count,
-                                                  accuracyLog: ZstdTables.mlDefaultLog)
+                                                  accuracyLog: ZstdTables.mlDefaultLog).annotated(.matchLength)
     static let predefinedOF = try! FSETable.build(norm: ZstdTables.ofDefault, symbols: ZstdTables.ofDefault.count,
-                                                  accuracyLog: ZstdTables.ofDefaultLog)
+                                                  accuracyLog: ZstdTables.ofDefaultLog).annotated(.offset)
 
     static func decompress(_ input: UnsafeRawBufferPointer, maxOutput: Int) throws -> [UInt8] {
         guard let base = input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count > 0 else {
             throw CodecError(.truncated, "zstd: empty input")
         }
         let n = input.count
+        // When every frame declares its content size, decode straight into the result.
+        if let total = declaredContentSize(base, n), total > 0, total <= maxOutput {
+            return try [UInt8](unsafeUninitializedCapacity: total + outputSlack) { buf, count in
+                count = 0
+                var out = OutputBuffer(external: buf.baseAddress!, capacity: total, overflowCode: .corrupt)
+                try decodeFrames(base, n, &out)
+                count = out.count
+            }
+        }
         var out = OutputBuffer(initialCapacity: min(n * 4, 4 << 20), limit: maxOutput)
+        try decodeFrames(base, n, &out)
+        return out.toArray()
+    }
+
+    /// The sum of the frames' content sizes, or nil when a frame has none or the headers do not
+    /// parse (the decoder then reports why).
+    static func declaredContentSize(_ base: UnsafePointer<UInt8>, _ n: Int) -> Int? {
+        @inline(__always) func read32(_ p: Int) -> Int {
+            Int(base[p]) | Int(base[p + 1]) << 8 | Int(base[p + 2]) << 16 | Int(base[p + 3]) << 24
+        }
+        var pos = 0
+        var total = 0
+        while pos < n {
+            guard n - pos >= 8 else { return nil }
+            let magic = UInt32(read32(pos))
+            if magic & 0xFFFF_FFF0 == 0x184D_2A50 {
+                pos += 8 + read32(pos + 4)
+                continue
+            }
+            guard magic == ZstdTables.magic else { return nil }
+            let fhd = base[pos + 4]
+            let single = fhd & 0x20 != 0
+            let fcsFlag = Int(fhd >> 6)
+            guard fcsFlag != 0 || single else { return nil }
+            let dictBytes = [0, 1, 2, 4][Int(fhd & 3)]
+            let fcsBytes = [1, 2, 4, 8][fcsFlag]
+            var p = pos + 5 + (single ? 0 : 1) + dictBytes
+            guard n - p >= fcsBytes else { return nil }
+            var v: UInt64 = 0
+            for k in 0..<fcsBytes { v |= UInt64(base[p + k]) << (8 * UInt64(k)) }
+            if fcsBytes == 2 { v += 256 }
+            guard v < 1 << 40 else { return nil }
+            total += Int(v)
+            p += fcsBytes
+            while true {
+                guard n - p >= 3 else { return nil }
+                let bh = Int(base[p]) | Int(base[p + 1]) << 8 | Int(base[p + 2]) << 16
+                p += 3 + ((bh >> 1) & 3 == 1 ? 1 : bh >> 3)
+                guard p <= n else { return nil }
+                if bh & 1 != 0 { break }
+            }
+            if fhd & 0x04 != 0 { p += 4 }
+            pos = p
+        }
+        return total
+    }
+
+    static func decodeFrames(_ base: UnsafePointer<UInt8>, _ n: Int, _ out: inout OutputBuffer) throws {
         var pos = 0
         var frames = 0
         @inline(__always) func read32(_ p: Int) -> UInt32 {
@@ -55,7 +112,6 @@ enum ZstdDecoder {
             frames += 1
         }
         guard frames > 0 else { throw CodecError(.corrupt, "zstd: no frame") }
-        return out.toArray()
     }
 
     /// Decodes one frame whose header starts at `pos`; returns the position after it.
@@ -228,10 +284,7 @@ enum ZstdDecoder {
                 let seg = (litCount + 3) / 4
                 guard seg * 3 <= litCount else { throw CodecError(.corrupt, "zstd literals too few for 4 streams") }
                 let q = p + 6
-                try huf.decodeStream(q, s1, st.literals, seg)
-                try huf.decodeStream(q + s1, s2, st.literals + seg, seg)
-                try huf.decodeStream(q + s1 + s2, s3, st.literals + 2 * seg, seg)
-                try huf.decodeStream(q + s1 + s2 + s3, s4, st.literals + 3 * seg, litCount - 3 * seg)
+                try huf.decode4Streams(q, sizes: (s1, s2, s3, s4), st.literals, seg: seg, n: litCount)
             }
             litPtr = UnsafePointer(st.literals)
             litSafe = true
@@ -254,7 +307,7 @@ enum ZstdDecoder {
             }
         }
         let avail = try out.reserveUpTo(ZstdTables.blockSizeMax, "zstd")
-        let overflowCode: CodecError.Code = avail < ZstdTables.blockSizeMax ? .outputTooLarge : .corrupt
+        let overflowCode: CodecError.Code = avail < ZstdTables.blockSizeMax ? out.overflowCode : .corrupt
         let opEnd = out.count + avail
         let dst = out.base
         var op = out.count
@@ -269,28 +322,29 @@ enum ZstdDecoder {
         let modes = Int(src[ip])
         ip += 1
         guard modes & 3 == 0 else { throw CodecError(.corrupt, "zstd sequence modes reserved bits") }
-        func table(_ mode: Int, _ slot: inout FSETable?, predefined: FSETable, maxLog: Int, maxSymbol: Int, _ what: String) throws {
+        func table(_ mode: Int, _ slot: inout FSETable?, predefined: FSETable, maxLog: Int, maxSymbol: Int,
+                   _ kind: SequenceKind, _ what: String) throws {
             switch mode {
             case 0: slot = predefined
             case 1:
                 guard size - ip >= 1 else { throw CodecError(.truncated, "zstd \(what) RLE symbol") }
                 guard Int(src[ip]) <= maxSymbol else { throw CodecError(.corrupt, "zstd \(what) RLE symbol") }
-                slot = FSETable.rle(src[ip])
+                slot = FSETable.rle(src[ip]).annotated(kind)
                 ip += 1
             case 2:
                 let (t, used) = try FSETable.read(src + ip, size - ip, maxLog: maxLog, maxSymbol: maxSymbol)
-                slot = t
+                slot = t.annotated(kind)
                 ip += used
             default:
                 guard slot != nil else { throw CodecError(.corrupt, "zstd \(what) repeat mode without a previous table") }
             }
         }
         try table(modes >> 6, &st.llTable, predefined: predefinedLL, maxLog: ZstdTables.llMaxLog,
-                  maxSymbol: ZstdTables.llMaxSymbol, "literal lengths")
+                  maxSymbol: ZstdTables.llMaxSymbol, .literalLength, "literal lengths")
         try table((modes >> 4) & 3, &st.ofTable, predefined: predefinedOF, maxLog: ZstdTables.ofMaxLog,
-                  maxSymbol: ZstdTables.ofMaxSymbol, "offsets")
+                  maxSymbol: ZstdTables.ofMaxSymbol, .offset, "offsets")
         try table((modes >> 2) & 3, &st.mlTable, predefined: predefinedML, maxLog: ZstdTables.mlMaxLog,
-                  maxSymbol: ZstdTables.mlMaxSymbol, "match lengths")
+                  maxSymbol: ZstdTables.mlMaxSymbol, .matchLength, "match lengths")
         guard size - ip >= 1 else { throw CodecError(.truncated, "zstd sequences bitstream") }
         var bits = try BackwardBits(src + ip, count: size - ip)
         let llT = st.llTable!, ofT = st.ofTable!, mlT = st.mlTable!
@@ -299,27 +353,19 @@ enum ZstdDecoder {
         try llT.cells.withUnsafeBufferPointer { llc in
         try ofT.cells.withUnsafeBufferPointer { ofc in
         try mlT.cells.withUnsafeBufferPointer { mlc in
-        try ZstdTables.llBase.withUnsafeBufferPointer { llBase in
-        try ZstdTables.mlBase.withUnsafeBufferPointer { mlBase in
             var llState = Int(bits.read(llT.accuracyLog))
             var ofState = Int(bits.read(ofT.accuracyLog))
             var mlState = Int(bits.read(mlT.accuracyLog))
             bits.reload()
             for seq in 0..<nbSeq {
                 let llCell = llc[llState], ofCell = ofc[ofState], mlCell = mlc[mlState]
-                let ofCode = Int(ofCell.symbol)
-                guard ofCode <= ZstdTables.ofMaxSymbol else { throw CodecError(.corrupt, "zstd offset code") }
-                let mlCode = Int(mlCell.symbol), llCode = Int(llCell.symbol)
-                guard mlCode <= ZstdTables.mlMaxSymbol, llCode <= ZstdTables.llMaxSymbol else {
-                    throw CodecError(.corrupt, "zstd length code")
-                }
-                // Extra bits: offset, then match length, then literal length.
-                // After a reload at least 57 bits are there: reload between when more are needed.
-                let mlExtra = Int(ZstdTables.mlBits[mlCode]), llExtra = Int(ZstdTables.llBits[llCode])
-                var offsetValue = (1 << ofCode) + Int(bits.read(ofCode))
-                if ofCode + mlExtra + llExtra > 50 { bits.reload() }
-                let ml = Int(mlBase[mlCode]) + Int(bits.read(mlExtra))
-                let ll = Int(llBase[llCode]) + Int(bits.read(llExtra))
+                // Extra bits: offset, then match length, then literal length. After a reload at
+                // least 57 bits are there: reload between when more are needed.
+                let ofExtra = Int(ofCell.extra), mlExtra = Int(mlCell.extra), llExtra = Int(llCell.extra)
+                var offsetValue = Int(ofCell.base) + Int(bits.read(ofExtra))
+                if ofExtra + mlExtra + llExtra > 50 { bits.reload() }
+                let ml = Int(mlCell.base) + Int(bits.read(mlExtra))
+                let ll = Int(llCell.base) + Int(bits.read(llExtra))
                 // Repeat offsets (§3.1.1.5).
                 var offset: Int
                 if offsetValue > 3 {
@@ -356,7 +402,7 @@ enum ZstdDecoder {
                     if bits.overflowed { throw CodecError(.corrupt, "zstd sequences bitstream overread") }
                 }
             }
-        }}}}}
+        }}}
         bits.reload()
         guard bits.finished else { throw CodecError(.corrupt, "zstd sequences bitstream does not end where it should") }
         st.reps = (rep1, rep2, rep3)

@@ -5,7 +5,13 @@ struct FSECell {
     var symbol: UInt8
     var nbBits: UInt8
     var baseline: UInt16
+    /// For sequence tables: the symbol's value baseline and extra-bit count (RFC 8878
+    /// §3.1.1.3.2.1), so the hot loop needs no other table.
+    var extra: UInt8 = 0
+    var base: UInt32 = 0
 }
+
+enum SequenceKind { case literalLength, matchLength, offset }
 
 /// An FSE decoding table (at most 2^9 cells for sequences, 2^6 for Huffman weights).
 struct FSETable {
@@ -95,6 +101,26 @@ struct FSETable {
             cells[u].baseline = UInt16((n << nb) - size)
         }
         return FSETable(cells: cells, accuracyLog: al)
+    }
+
+    /// Fills each cell's value baseline and extra bits for a sequence table.
+    func annotated(_ kind: SequenceKind) -> FSETable {
+        var t = self
+        for i in 0..<t.cells.count {
+            let sym = Int(t.cells[i].symbol)
+            switch kind {
+            case .literalLength:
+                let c = min(sym, ZstdTables.llMaxSymbol)
+                t.cells[i].base = ZstdTables.llBase[c]; t.cells[i].extra = ZstdTables.llBits[c]
+            case .matchLength:
+                let c = min(sym, ZstdTables.mlMaxSymbol)
+                t.cells[i].base = ZstdTables.mlBase[c]; t.cells[i].extra = ZstdTables.mlBits[c]
+            case .offset:
+                let c = min(sym, ZstdTables.ofMaxSymbol)
+                t.cells[i].base = UInt32(1) << UInt32(c); t.cells[i].extra = UInt8(c)
+            }
+        }
+        return t
     }
 
     /// A table that always yields `symbol` and reads no bits (RLE mode).
@@ -205,32 +231,78 @@ struct HuffmanTable {
         return HuffmanTable(cells: cells, maxBits: maxBits)
     }
 
+    /// Decodes symbols `i..<n` of one stream into `dst`, reloading every four symbols.
+    @inline(__always)
+    static func decodeTail(_ bits: inout BackwardBits, _ t: UnsafePointer<UInt16>, _ mb: Int,
+                           _ dst: UnsafeMutablePointer<UInt8>, from start: Int, to n: Int) throws {
+        var i = start
+        // Four symbols per reload: 4 * 11 bits < 57.
+        while i + 4 <= n {
+            bits.reload()
+            if bits.overflowed { throw CodecError(.corrupt, "zstd Huffman stream overread") }
+            for k in 0..<4 {
+                let c = t[Int(bits.peek(mb))]
+                dst[i + k] = UInt8(truncatingIfNeeded: c)
+                bits.consumed += Int(c >> 8)
+            }
+            i += 4
+        }
+        bits.reload()
+        while i < n {
+            let c = t[Int(bits.peek(mb))]
+            dst[i] = UInt8(truncatingIfNeeded: c)
+            bits.consumed += Int(c >> 8)
+            i += 1
+        }
+    }
+
     /// Decodes `n` symbols from one backward stream into `dst`; the stream must end exactly.
     func decodeStream(_ src: UnsafePointer<UInt8>, _ count: Int, _ dst: UnsafeMutablePointer<UInt8>, _ n: Int) throws {
         var bits = try BackwardBits(src, count: count)
         let mb = maxBits
         try cells.withUnsafeBufferPointer { tb in
+            try HuffmanTable.decodeTail(&bits, tb.baseAddress!, mb, dst, from: 0, to: n)
+        }
+        guard bits.finished else { throw CodecError(.corrupt, "zstd Huffman stream does not end where it should") }
+    }
+
+    /// Decodes the four streams of a 4-stream literals section in lock step (they are
+    /// independent, so the CPU overlaps their lookups). Streams 1-3 hold `seg` symbols, the
+    /// fourth `n - 3 * seg`.
+    func decode4Streams(_ q: UnsafePointer<UInt8>, sizes: (Int, Int, Int, Int), _ dst: UnsafeMutablePointer<UInt8>,
+                        seg: Int, n: Int) throws {
+        var b1 = try BackwardBits(q, count: sizes.0)
+        var b2 = try BackwardBits(q + sizes.0, count: sizes.1)
+        var b3 = try BackwardBits(q + sizes.0 + sizes.1, count: sizes.2)
+        var b4 = try BackwardBits(q + sizes.0 + sizes.1 + sizes.2, count: sizes.3)
+        let last = n - 3 * seg
+        let d1 = dst, d2 = dst + seg, d3 = dst + 2 * seg, d4 = dst + 3 * seg
+        let mb = maxBits
+        try cells.withUnsafeBufferPointer { tb in
             let t = tb.baseAddress!
             var i = 0
-            // Four symbols per reload: 4 * 11 bits < 57.
-            while i + 4 <= n {
-                bits.reload()
-                if bits.overflowed { throw CodecError(.corrupt, "zstd Huffman stream overread") }
+            while i + 4 <= last {
+                b1.reload(); b2.reload(); b3.reload(); b4.reload()
+                if b1.overflowed || b2.overflowed || b3.overflowed || b4.overflowed {
+                    throw CodecError(.corrupt, "zstd Huffman stream overread")
+                }
                 for k in 0..<4 {
-                    let c = t[Int(bits.peek(mb))]
-                    dst[i + k] = UInt8(truncatingIfNeeded: c)
-                    bits.consumed += Int(c >> 8)
+                    let c1 = t[Int(b1.peek(mb))], c2 = t[Int(b2.peek(mb))]
+                    let c3 = t[Int(b3.peek(mb))], c4 = t[Int(b4.peek(mb))]
+                    d1[i + k] = UInt8(truncatingIfNeeded: c1); b1.consumed += Int(c1 >> 8)
+                    d2[i + k] = UInt8(truncatingIfNeeded: c2); b2.consumed += Int(c2 >> 8)
+                    d3[i + k] = UInt8(truncatingIfNeeded: c3); b3.consumed += Int(c3 >> 8)
+                    d4[i + k] = UInt8(truncatingIfNeeded: c4); b4.consumed += Int(c4 >> 8)
                 }
                 i += 4
             }
-            bits.reload()
-            while i < n {
-                let c = t[Int(bits.peek(mb))]
-                dst[i] = UInt8(truncatingIfNeeded: c)
-                bits.consumed += Int(c >> 8)
-                i += 1
-            }
+            try HuffmanTable.decodeTail(&b1, t, mb, d1, from: i, to: seg)
+            try HuffmanTable.decodeTail(&b2, t, mb, d2, from: i, to: seg)
+            try HuffmanTable.decodeTail(&b3, t, mb, d3, from: i, to: seg)
+            try HuffmanTable.decodeTail(&b4, t, mb, d4, from: i, to: last)
         }
-        guard bits.finished else { throw CodecError(.corrupt, "zstd Huffman stream does not end where it should") }
+        guard b1.finished, b2.finished, b3.finished, b4.finished else {
+            throw CodecError(.corrupt, "zstd Huffman stream does not end where it should")
+        }
     }
 }
