@@ -116,26 +116,31 @@ public enum Snappy {
     static func maxCompressedLength(_ n: Int) -> Int { 32 + n + n / 6 }
 
     static func compress(raw src: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        let n = src.count
-        return [UInt8](unsafeUninitializedCapacity: maxCompressedLength(n)) { buf, count in
-            let dst = buf.baseAddress!
-            var op = 0
-            var v = UInt32(n)
-            while v >= 0x80 { dst[op] = UInt8(v & 0x7F) | 0x80; v >>= 7; op += 1 }
-            dst[op] = UInt8(v); op += 1
-            guard n > 0 else { count = op; return }
+        [UInt8](unsafeUninitializedCapacity: maxCompressedLength(src.count)) { buf, count in
             let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 1 << 14)
             defer { table.deallocate() }
-            var pos = 0
-            // Offsets in the table are 16-bit, so compress in independent 64 KiB fragments as the
-            // reference does.
-            while pos < n {
-                let fragment = min(65536, n - pos)
-                op = compressFragment(src.baseAddress! + pos, fragment, dst, op, table)
-                pos += fragment
-            }
-            count = op
+            count = compress(src.baseAddress, src.count, into: buf.baseAddress!, table)
         }
+    }
+
+    /// Writes one raw Snappy buffer (length varint, then elements) at `dst`, which holds
+    /// `maxCompressedLength(n)` bytes; returns its size.
+    static func compress(_ srcOpt: UnsafePointer<UInt8>?, _ n: Int, into dst: UnsafeMutablePointer<UInt8>,
+                         _ table: UnsafeMutablePointer<UInt16>) -> Int {
+        var op = 0
+        var v = UInt32(n)
+        while v >= 0x80 { dst[op] = UInt8(v & 0x7F) | 0x80; v >>= 7; op += 1 }
+        dst[op] = UInt8(v); op += 1
+        guard let src = srcOpt, n > 0 else { return op }
+        var pos = 0
+        // Offsets in the table are 16-bit, so compress in independent 64 KiB fragments as the
+        // reference does.
+        while pos < n {
+            let fragment = min(65536, n - pos)
+            op = compressFragment(src + pos, fragment, dst, op, table)
+            pos += fragment
+        }
+        return op
     }
 
     @inline(__always) static func emitLiteral(_ dst: UnsafeMutablePointer<UInt8>, _ op0: Int, _ src: UnsafePointer<UInt8>, _ len: Int) -> Int {
@@ -231,41 +236,68 @@ public enum Snappy {
     /// Compresses into the xerial framing Java Kafka clients use: magic, version 1, compatible
     /// version 1, then (big-endian Int32 length, raw Snappy block) per 32 KiB of input.
     public static func compressXerial(_ input: [UInt8], blockSize: Int = xerialBlockSize) -> [UInt8] {
-        var out = xerialMagic
-        out += [0, 0, 0, 1, 0, 0, 0, 1]
-        out.reserveCapacity(16 + maxCompressedLength(input.count) + (input.count / blockSize + 1) * 4)
-        input.withUnsafeBufferPointer { src in
-            var pos = 0
-            while pos < src.count {
-                let len = min(blockSize, src.count - pos)
-                let block = compress(raw: UnsafeBufferPointer(rebasing: src[pos..<(pos + len)]))
-                let c = UInt32(block.count)
-                out += [UInt8(c >> 24), UInt8((c >> 16) & 0xFF), UInt8((c >> 8) & 0xFF), UInt8(c & 0xFF)]
-                out += block
-                pos += len
+        let bs = max(1, blockSize)
+        let blocks = (input.count + bs - 1) / bs
+        let cap = 16 + blocks * (4 + maxCompressedLength(bs))
+        return input.withUnsafeBufferPointer { src in
+            [UInt8](unsafeUninitializedCapacity: cap) { buf, count in
+                let dst = buf.baseAddress!
+                for (i, b) in xerialMagic.enumerated() { dst[i] = b }
+                for (i, b) in [UInt8]([0, 0, 0, 1, 0, 0, 0, 1]).enumerated() { dst[8 + i] = b }
+                var op = 16
+                let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 1 << 14)
+                defer { table.deallocate() }
+                var pos = 0
+                while pos < src.count {
+                    let len = min(bs, src.count - pos)
+                    let c = compress(src.baseAddress! + pos, len, into: dst + op + 4, table)
+                    dst[op] = UInt8(c >> 24); dst[op + 1] = UInt8((c >> 16) & 0xFF)
+                    dst[op + 2] = UInt8((c >> 8) & 0xFF); dst[op + 3] = UInt8(c & 0xFF)
+                    op += 4 + c
+                    pos += len
+                }
+                count = op
             }
         }
-        return out
     }
 
-    /// Decompresses the xerial framing (the magic must be present).
+    /// Decompresses the xerial framing (the magic must be present). The blocks' declared lengths
+    /// are summed first so everything decodes straight into one result.
     public static func decompressXerial(_ input: [UInt8], maxOutput: Int = codecDefaultMaxOutput) throws -> [UInt8] {
         guard isXerialFramed(input) else { throw CodecError(.corrupt, "snappy xerial magic") }
-        var out: [UInt8] = []
-        try input.withUnsafeBufferPointer { src in
+        return try input.withUnsafeBufferPointer { src in
+            // Pass 1: block boundaries and declared lengths.
+            var blocks: [(start: Int, count: Int, header: Int, length: Int)] = []
+            var total = 0
             var pos = 16
             while pos < src.count {
                 guard src.count - pos >= 4 else { throw CodecError(.truncated, "snappy xerial block length") }
                 let len = Int(src[pos]) << 24 | Int(src[pos + 1]) << 16 | Int(src[pos + 2]) << 8 | Int(src[pos + 3])
                 pos += 4
                 guard src.count - pos >= len else { throw CodecError(.truncated, "snappy xerial block") }
-                let block = try decompress(raw: UnsafeBufferPointer(rebasing: src[pos..<(pos + len)]),
-                                           maxOutput: maxOutput - out.count)
-                out += block
+                let block = UnsafeBufferPointer(rebasing: src[pos..<(pos + len)])
+                let (declared, hdr) = try readLength(block)
+                guard declared <= UInt64(len) &* 22 &+ 64 else {
+                    throw CodecError(.corrupt, "snappy declared length \(declared) is impossible for \(len) input bytes")
+                }
+                total += Int(declared)
+                guard total <= maxOutput else {
+                    throw CodecError(.outputTooLarge, "snappy xerial", detail: "output over \(maxOutput) bytes")
+                }
+                blocks.append((pos + hdr, len - hdr, hdr, Int(declared)))
                 pos += len
             }
+            // Pass 2: decode each block at its place.
+            return try [UInt8](unsafeUninitializedCapacity: total + outputSlack) { buf, count in
+                count = 0
+                var op = 0
+                for b in blocks {
+                    try decodeBody(src.baseAddress! + b.start, b.count, buf.baseAddress! + op, b.length)
+                    op += b.length
+                }
+                count = op
+            }
         }
-        return out
     }
 
     /// Decompresses either framing: xerial when the magic is there, raw otherwise (what Kafka
