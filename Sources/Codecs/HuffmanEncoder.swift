@@ -183,36 +183,10 @@ enum HuffmanEncoder {
         var out = [UInt8](repeating: 0, count: 256 + 16)
         let total: Int = out.withUnsafeMutableBufferPointer { buf in
             let dst = buf.baseAddress!
-            // Table description (inverse of FSETable.read), forward bits after the size byte.
-            var w = BitWriter(dst, at: 1)
-            w.add(UInt64(al - 5), 4)
-            var remaining = size + 1
-            var threshold = size
-            var nbBits = al + 1
-            var s = 0
-            var previousZero = false
-            while remaining > 1 && s <= maxW {
-                if previousZero {
-                    var start = s
-                    while s <= maxW && norm[s] == 0 { s += 1 }
-                    while s >= start + 3 { w.add(3, 2); start += 3 }
-                    w.add(UInt64(s - start), 2)
-                }
-                let count = Int(norm[s])
-                s += 1
-                let maxv = (2 * threshold - 1) - remaining
-                remaining -= abs(count)
-                var value = count + 1
-                if value >= threshold { value += maxv }
-                w.add(UInt64(value), value < maxv ? nbBits - 1 : nbBits)
-                previousZero = value == 1
-                while remaining < threshold { nbBits -= 1; threshold >>= 1 }
-            }
-            // Flush the description's last partial byte (no end mark: it is a forward stream).
-            while w.bits > 0 {
-                dst[w.pos] = UInt8(truncatingIfNeeded: w.acc); w.pos += 1; w.acc >>= 8
-                w.bits = max(0, w.bits - 8)
-            }
+            // Table description, then the weights' backward stream.
+            let desc = writeNCount(norm, accuracyLog: al)
+            for (k, b) in desc.enumerated() { dst[1 + k] = b }
+            let w = (pos: 1 + desc.count, 0)
             // The weights, encoded last to first with two states (FSE_compress's order).
             let enc = FSEEncoder(norm: norm, accuracyLog: al)
             var stream = BitWriter(dst, at: w.pos)

@@ -341,15 +341,36 @@ enum ZstdEncoder {
                 scratch[op + 2] = UInt8((nSeq - 0x7F00) >> 8); op += 3
             }
             if nSeq == 0 { return op }
-            scratch[op] = 0  // predefined distributions for all three
-            op += 1
-            guard op + nSeq * 12 + 16 < Context.scratchSize else { return nil }
-            var w = BitWriter(scratch, at: op)
-            let ll = ZstdEncoder.llEncoder, ml = ZstdEncoder.mlEncoder, of = ZstdEncoder.ofEncoder
+            guard op + nSeq * 12 + 400 < Context.scratchSize else { return nil }
             @inline(__always) func codes(_ s: Sequence) -> (Int, Int, Int) {
                 (ZstdEncoder.llCode(Int(s.litLength)), ZstdEncoder.mlCode(Int(s.matchLength) - 3),
                  highBit(s.offsetValue))
             }
+            // Per stream: the predefined distribution, or one fitted to this block's codes when
+            // that is cheaper including its description (RFC 8878 §3.1.1.3.2.2, mode 2).
+            var llHist = [Int](repeating: 0, count: ZstdTables.llMaxSymbol + 1)
+            var mlHist = [Int](repeating: 0, count: ZstdTables.mlMaxSymbol + 1)
+            var ofHist = [Int](repeating: 0, count: ZstdTables.ofMaxSymbol + 1)
+            for k in 0..<nSeq {
+                let c = codes(sequences[k])
+                llHist[c.0] += 1; mlHist[c.1] += 1; ofHist[c.2] += 1
+            }
+            let llChoice = SequenceTableChoice(llHist, predefined: ZstdTables.llDefault, predefinedLog: ZstdTables.llDefaultLog,
+                                               maxLog: ZstdTables.llMaxLog, count: nSeq)
+            let ofChoice = SequenceTableChoice(ofHist, predefined: ZstdTables.ofDefault, predefinedLog: ZstdTables.ofDefaultLog,
+                                               maxLog: ZstdTables.ofMaxLog, count: nSeq)
+            let mlChoice = SequenceTableChoice(mlHist, predefined: ZstdTables.mlDefault, predefinedLog: ZstdTables.mlDefaultLog,
+                                               maxLog: ZstdTables.mlMaxLog, count: nSeq)
+            guard let llChoice, let ofChoice, let mlChoice else { return nil }
+            scratch[op] = UInt8(llChoice.mode << 6 | ofChoice.mode << 4 | mlChoice.mode << 2)
+            op += 1
+            for choice in [llChoice, ofChoice, mlChoice] {
+                for b in choice.description { scratch[op] = b; op += 1 }
+            }
+            var w = BitWriter(scratch, at: op)
+            let ll = llChoice.encoder ?? ZstdEncoder.llEncoder
+            let ml = mlChoice.encoder ?? ZstdEncoder.mlEncoder
+            let of = ofChoice.encoder ?? ZstdEncoder.ofEncoder
             @inline(__always) func extras(_ s: Sequence, _ c: (Int, Int, Int), _ w: inout BitWriter) {
                 w.add(UInt64(s.litLength - ZstdTables.llBase[c.0]), Int(ZstdTables.llBits[c.0]))
                 w.add(UInt64(s.matchLength - ZstdTables.mlBase[c.1]), Int(ZstdTables.mlBits[c.1]))
@@ -419,4 +440,124 @@ extension Zstd {
     public static func compress(_ input: [UInt8], level: Int = 1) -> [UInt8] {
         input.withUnsafeBufferPointer { ZstdEncoder.compress($0, level: level) }
     }
+}
+
+/// Which FSE distribution codes one sequence stream of a block: the predefined one (mode 0) or
+/// one normalized from the block's histogram (mode 2, with its description).
+struct SequenceTableChoice {
+    var mode: Int
+    var description: [UInt8]
+    var encoder: FSEEncoder?
+
+    /// Nil when no distribution can code the histogram (a code the predefined table lacks and no
+    /// table could be built: does not happen for the codes this encoder makes).
+    init?(_ hist: [Int], predefined: [Int16], predefinedLog: Int, maxLog: Int, count: Int) {
+        let predefinedCost = SequenceTableChoice.cost(hist, predefined, predefinedLog)
+        var best: (Double, [Int16], Int, [UInt8])? = nil
+        if count >= 16, let (norm, al) = SequenceTableChoice.normalize(hist, count: count, maxLog: maxLog) {
+            let desc = writeNCount(norm, accuracyLog: al)
+            if let c = SequenceTableChoice.cost(hist, norm, al) {
+                best = (c + Double(desc.count * 8), norm, al, desc)
+            }
+        }
+        if let predefinedCost, best == nil || predefinedCost <= best!.0 {
+            self.init(mode: 0, description: [], encoder: nil)
+        } else if let best {
+            self.init(mode: 2, description: best.3, encoder: FSEEncoder(norm: best.1, accuracyLog: best.2))
+        } else {
+            return nil
+        }
+    }
+
+    init(mode: Int, description: [UInt8], encoder: FSEEncoder?) {
+        self.mode = mode
+        self.description = description
+        self.encoder = encoder
+    }
+
+    /// log2 within about 0.09 bits, without libm.
+    static func log2(_ x: Double) -> Double {
+        Double(x.exponent) + (x.significand - 1)
+    }
+
+    /// Estimated bits to code the histogram with a distribution; nil when a used code is missing.
+    static func cost(_ hist: [Int], _ norm: [Int16], _ al: Int) -> Double? {
+        var bits = 0.0
+        for (s, h) in hist.enumerated() where h > 0 {
+            guard s < norm.count, norm[s] != 0 else { return nil }
+            let p = norm[s] == -1 ? 1.0 : Double(norm[s])
+            bits += Double(h) * (Double(al) - log2(p))
+        }
+        return bits
+    }
+
+    /// Normalizes a histogram to 2^al (every used code at least 1).
+    static func normalize(_ hist: [Int], count: Int, maxLog: Int) -> ([Int16], Int)? {
+        var last = hist.count - 1
+        while last > 0 && hist[last] == 0 { last -= 1 }
+        let distinct = hist.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        var al = min(maxLog, max(5, highBit(UInt32(count)) - 1))
+        while (1 << al) < distinct * 2 && al < maxLog { al += 1 }
+        let size = 1 << al
+        guard distinct <= size else { return nil }
+        var norm = [Int16](repeating: 0, count: last + 1)
+        var sum = 0
+        for s in 0...last where hist[s] > 0 {
+            norm[s] = Int16(max(1, hist[s] * size / count))
+            sum += Int(norm[s])
+        }
+        // Give the rounding difference to (or take it from) the most probable codes.
+        let order = (0...last).sorted { norm[$0] > norm[$1] }
+        var diff = size - sum
+        if diff > 0 {
+            norm[order[0]] += Int16(diff)
+        } else {
+            for s in order where diff < 0 {
+                let take = min(-diff, Int(norm[s]) - 1)
+                norm[s] -= Int16(take)
+                diff += take
+            }
+            guard diff == 0 else { return nil }
+        }
+        return (norm, al)
+    }
+}
+
+/// Writes an FSE table description (RFC 8878 §4.1.1, the inverse of `FSETable.read`).
+func writeNCount(_ norm: [Int16], accuracyLog al: Int) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 8 + norm.count * 2 + 16)
+    let n = out.withUnsafeMutableBufferPointer { buf -> Int in
+        var w = BitWriter(buf.baseAddress!, at: 0)
+        w.add(UInt64(al - 5), 4)
+        let size = 1 << al
+        var remaining = size + 1
+        var threshold = size
+        var nbBits = al + 1
+        var s = 0
+        var previousZero = false
+        while remaining > 1 && s < norm.count {
+            if previousZero {
+                var start = s
+                while s < norm.count && norm[s] == 0 { s += 1 }
+                while s >= start + 3 { w.add(3, 2); start += 3 }
+                w.add(UInt64(s - start), 2)
+            }
+            let count = Int(norm[s])
+            s += 1
+            let maxv = (2 * threshold - 1) - remaining
+            remaining -= abs(count)
+            var value = count + 1
+            if value >= threshold { value += maxv }
+            w.add(UInt64(value), value < maxv ? nbBits - 1 : nbBits)
+            previousZero = value == 1
+            while remaining < threshold && threshold > 1 { nbBits -= 1; threshold >>= 1 }
+        }
+        // A forward stream: flush the partial byte, no end mark.
+        while w.bits > 0 {
+            buf[w.pos] = UInt8(truncatingIfNeeded: w.acc); w.pos += 1; w.acc >>= 8
+            w.bits = max(0, w.bits - 8)
+        }
+        return w.pos
+    }
+    return Array(out[0..<n])
 }
