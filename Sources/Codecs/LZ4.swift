@@ -14,12 +14,16 @@ public enum LZ4 {
 
     /// Compresses into one LZ4 block (no header: the caller stores both sizes, as ClickHouse does).
     public static func compressBlock(_ input: [UInt8]) -> [UInt8] {
-        input.withUnsafeBufferPointer { src in
-            [UInt8](unsafeUninitializedCapacity: maxCompressedBlockSize(src.count)) { buf, count in
-                let table = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << hashLog)
-                defer { table.deallocate() }
-                count = compressBlock(src.baseAddress, src.count, buf.baseAddress!, table)
-            }
+        input.withUnsafeBytes { compressBlock($0) }
+    }
+
+    /// Compresses raw memory (e.g. a ByteBuffer's readable bytes) into one LZ4 block.
+    public static func compressBlock(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: maxCompressedBlockSize(input.count)) { buf, count in
+            let table = UnsafeMutablePointer<UInt32>.allocate(capacity: 1 << hashLog)
+            defer { table.deallocate() }
+            count = compressBlock(input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                                  buf.baseAddress!, table)
         }
     }
 

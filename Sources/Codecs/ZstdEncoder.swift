@@ -440,6 +440,11 @@ extension Zstd {
     public static func compress(_ input: [UInt8], level: Int = 1) -> [UInt8] {
         input.withUnsafeBufferPointer { ZstdEncoder.compress($0, level: level) }
     }
+
+    /// Compresses raw memory (e.g. a ByteBuffer's readable bytes) into one zstd frame.
+    public static func compress(_ input: UnsafeRawBufferPointer, level: Int = 1) -> [UInt8] {
+        ZstdEncoder.compress(input.assumingMemoryBound(to: UInt8.self), level: level)
+    }
 }
 
 /// Which FSE distribution codes one sequence stream of a block: the predefined one (mode 0) or

@@ -110,4 +110,22 @@ import Testing
         expectSameBytes(try Snappy.decompressXerial(manual), Array(input[0..<70_000]), "hand-framed xerial")
         #expect(throws: CodecError.self) { try Snappy.decompressXerial(manual + [0, 0, 1]) }
     }
+
+    /// ClickHouse's native protocol: blocks come from and go to raw buffers, sizes carried apart.
+    @Test func clickHouseBlockAPIs() throws {
+        for (name, input) in Corpus.inputs(large: false) {
+            let block = input.withUnsafeBytes { LZ4.compressBlock($0) }
+            #expect(block == LZ4.compressBlock(input))
+            let back = try block.withUnsafeBytes { try LZ4.decompressBlock($0, uncompressedSize: input.count) }
+            expectSameBytes(back, input, "lz4 block \(name)")
+            // A wrong declared size is an error, not a short or padded result.
+            if !input.isEmpty {
+                #expect(throws: CodecError.self) { try LZ4.decompressBlock(block, uncompressedSize: input.count + 1) }
+                #expect(throws: CodecError.self) { try LZ4.decompressBlock(block, uncompressedSize: input.count - 1) }
+            }
+            let frame = input.withUnsafeBytes { Zstd.compress($0) }
+            let out = try frame.withUnsafeBytes { try Zstd.decompress($0) }
+            expectSameBytes(out, input, "zstd raw-buffer \(name)")
+        }
+    }
 }

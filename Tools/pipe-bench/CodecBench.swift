@@ -70,6 +70,13 @@ func codecBench(_ args: [String]) throws {
             report(name, "decompress-ref", rt, ratio: Double(input.count) / Double(max(1, ref.count)))
         }
     }
+    // The checksums the frames carry.
+    var sink: UInt64 = 0
+    let h32 = fastest(seconds) { sink &+= UInt64(XXHash32.hash(input)) }
+    report("xxhash32", "hash", h32, ratio: 1)
+    let h64 = fastest(seconds) { sink &+= XXHash64.hash(input) }
+    report("xxhash64", "hash", h64, ratio: 1)
+    if sink == 42 { print("") }
     // LZ4 raw blocks of 1 MiB, as ClickHouse's native protocol sends them.
     let chunk = 1 << 20
     var blocks: [[UInt8]] = []
