@@ -132,7 +132,7 @@ enum ZstdEncoder {
 
     static let windowLog = 23
     static let maxOffset = (1 << windowLog) - ZstdTables.blockSizeMax
-    static let hashLog = 16
+    static let maxHashLog = 16
 
     struct Sequence {
         var litLength: UInt32
@@ -198,17 +198,22 @@ enum ZstdEncoder {
         let literals: UnsafeMutablePointer<UInt8>
         let sequences: UnsafeMutablePointer<Sequence>
         let scratch: UnsafeMutablePointer<UInt8>
-        static let scratchSize = 4 * ZstdTables.blockSizeMax + 4096
+        /// Sized to the input so small batches do not pay for a 128 KiB block's tables.
+        let scratchSize: Int
+        let hashLog: Int
         var rep1 = 1, rep2 = 4, rep3 = 8
 
         init(src: UnsafePointer<UInt8>, n: Int) {
             self.src = src
             self.n = n
+            let block = min(n, ZstdTables.blockSizeMax)
+            hashLog = min(ZstdEncoder.maxHashLog, max(8, highBit(UInt32(block)) + 2))
+            scratchSize = 4 * block + 4096
             table = .allocate(capacity: 1 << hashLog)
             table.initialize(repeating: UInt32.max, count: 1 << hashLog)
-            literals = .allocate(capacity: ZstdTables.blockSizeMax + 16)
-            sequences = .allocate(capacity: ZstdTables.blockSizeMax / 3 + 1)
-            scratch = .allocate(capacity: Context.scratchSize)
+            literals = .allocate(capacity: block + 16)
+            sequences = .allocate(capacity: block / 3 + 1)
+            scratch = .allocate(capacity: scratchSize)
         }
 
         func free() {
@@ -341,7 +346,7 @@ enum ZstdEncoder {
                 scratch[op + 2] = UInt8((nSeq - 0x7F00) >> 8); op += 3
             }
             if nSeq == 0 { return op }
-            guard op + nSeq * 12 + 400 < Context.scratchSize else { return nil }
+            guard op + nSeq * 12 + 400 < scratchSize else { return nil }
             @inline(__always) func codes(_ s: Sequence) -> (Int, Int, Int) {
                 (ZstdEncoder.llCode(Int(s.litLength)), ZstdEncoder.mlCode(Int(s.matchLength) - 3),
                  highBit(s.offsetValue))
