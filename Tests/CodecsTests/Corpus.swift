@@ -122,8 +122,17 @@ enum Corpus {
 /// Runs the reference implementations (Debian's CLIs, PyPI's python modules) on files.
 enum Reference {
     static let tmp: URL = {
-        let u = FileManager.default.temporaryDirectory.appendingPathComponent("kp-codecs-\(getpid())")
-        try? FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
+        let fm = FileManager.default
+        // Remove what earlier runs left (their process is gone); files can reach a few hundred MB.
+        if let names = try? fm.contentsOfDirectory(atPath: fm.temporaryDirectory.path) {
+            for name in names where name.hasPrefix("kp-codecs-") {
+                if let pid = Int32(name.dropFirst("kp-codecs-".count)), pid != getpid(), kill(pid, 0) != 0 {
+                    try? fm.removeItem(at: fm.temporaryDirectory.appendingPathComponent(name))
+                }
+            }
+        }
+        let u = fm.temporaryDirectory.appendingPathComponent("kp-codecs-\(getpid())")
+        try? fm.createDirectory(at: u, withIntermediateDirectories: true)
         return u
     }()
 
