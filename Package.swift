@@ -51,7 +51,8 @@ let package = Package(
         .target(name: "WireCore", dependencies: [.product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // Compression: gzip (zlib), Snappy, LZ4, Zstandard in Swift.
-        .target(name: "Codecs", dependencies: ["CZlib", "WireCore"], swiftSettings: swiftSettings),
+        .target(name: "Codecs", dependencies: ["CZlib", "WireCore"], exclude: ["DESIGN.md"],
+                swiftSettings: swiftSettings),
         // Hashes/HMAC/PBKDF2 (libcrypto), SCRAM, AWS SigV4: shared by Kafka, PostgreSQL and S3.
         .target(name: "PipeAuth", dependencies: ["COpenSSL", "WireCore"], swiftSettings: swiftSettings),
         // Client TLS over OpenSSL as a NIO channel handler.

@@ -21,6 +21,10 @@ let package = Package(
         fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
         fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
         fuzzTarget("FuzzStateLog", ["Storage"]),
+        fuzzTarget("FuzzSnappy", ["Codecs"]),
+        fuzzTarget("FuzzLZ4", ["Codecs"]),
+        fuzzTarget("FuzzZstd", ["Codecs"]),
+        fuzzTarget("FuzzGzip", ["Codecs"]),
     ],
     swiftLanguageModes: [.v6]
 )
