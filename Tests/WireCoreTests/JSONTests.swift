@@ -87,7 +87,7 @@ import WireCore
         ("{\"a\" 1}", .unexpectedByte), ("{a:1}", .unexpectedByte), ("01", .invalidNumber),
         ("1.", .invalidNumber), ("1e", .invalidNumber), ("-", .unexpectedEnd), ("+1", .unexpectedByte),
         ("\"abc", .unexpectedEnd), ("\"a\u{1}\"", .invalidString), ("\"\\x\"", .invalidEscape),
-        ("\"\\ud800\"", .invalidEscape), ("\"\\udc00\"", .invalidEscape), ("\"\\u12\"", .invalidEscape),
+        ("\"\\ud800\"", .invalidEscape), ("\"\\udc00\"", .invalidEscape), ("\"\\u12zz\"", .invalidEscape),
         ("tru", .unexpectedEnd), ("nul1", .unexpectedByte), ("1 2", .trailingData), ("[1,]", .unexpectedByte),
         ("{\"a\":1,}", .unexpectedByte),
     ])
