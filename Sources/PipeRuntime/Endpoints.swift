@@ -74,8 +74,12 @@ public struct HTTPEndpointService: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await server.run()
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.run()
+            }
+        } catch is CancellationError {
+            // a graceful stop: not a failure
         }
     }
 }

@@ -1,0 +1,86 @@
+public import Logging
+public import CoreMetrics
+public import PipeRuntime
+public import ServiceLifecycle
+
+/// A running connector (pg.Source, ch.Sink, …): a service that moves data until its task is
+/// cancelled or the group shuts down gracefully, or until its work is done (pg.Snapshot,
+/// s3.Backup), then returns. Throwing from `run()` is a runtime failure (exit status 1); the
+/// error's description is logged as the one line saying what failed and where.
+public protocol Connector: Service {
+    /// The class name from the configuration (`pg.Source`).
+    var className: String { get }
+}
+
+/// What the CLI hands a connector when it builds it.
+public struct ConnectorEnvironment: Sendable {
+    /// The connector's `name` (also the state-store namespace).
+    public var name: String
+    /// The `class` from the configuration, e.g. `pg.Source`.
+    public var className: String
+    /// The state directory (already locked by this process).
+    public var dataDirectory: String
+    public var logger: Logger
+    public var metrics: any MetricsFactory
+    /// Set ready/not ready and report progress for `GET /ready`.
+    public var readiness: Readiness
+
+    public init(name: String, className: String, dataDirectory: String, logger: Logger,
+                metrics: any MetricsFactory, readiness: Readiness) {
+        self.name = name
+        self.className = className
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+        self.metrics = metrics
+        self.readiness = readiness
+    }
+}
+
+/// Builds the connector for a class. Classes register here as they are written.
+public enum ConnectorFactory {
+    public typealias Maker = @Sendable (ConnectorEnvironment) throws -> any Connector
+
+    /// The classes that are built, by class name. Empty until the first connector lands.
+    static let makers: [String: Maker] = [:]
+
+    /// The class names that have a connector.
+    public static var builtClasses: [String] { makers.keys.sorted() }
+
+    /// The connector for `environment.className`, or nil when that class is not built yet.
+    ///
+    /// With `KP_DEBUG_CONNECTOR=idle` in `debugEnvironment`, every class runs `IdleConnector`
+    /// instead: it serves readiness until stopped, which tests use to check the process lifecycle
+    /// (signals, graceful stop, the HTTP endpoints, the state-directory lock).
+    public static func make(_ environment: ConnectorEnvironment,
+                            debugEnvironment: [String: String] = [:]) throws -> (any Connector)? {
+        if debugEnvironment["KP_DEBUG_CONNECTOR"] == "idle" {
+            return IdleConnector(environment: environment)
+        }
+        guard let maker = makers[environment.className] else { return nil }
+        return try maker(environment)
+    }
+}
+
+/// Does nothing until stopped: ready at once, a progress heartbeat every second.
+public struct IdleConnector: Connector {
+    public let className: String
+    let environment: ConnectorEnvironment
+
+    public init(environment: ConnectorEnvironment) {
+        self.environment = environment
+        self.className = environment.className
+    }
+
+    public func run() async throws {
+        environment.readiness.setReady()
+        environment.logger.info("idle connector running", metadata: ["class": "\(className)"])
+        await withGracefulShutdownHandler {
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                environment.readiness.progress()
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        } onGracefulShutdown: {}
+        environment.readiness.setNotReady("stopping")
+        environment.logger.info("idle connector stopped")
+    }
+}
