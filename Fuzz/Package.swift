@@ -18,6 +18,9 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
+        fuzzTarget("FuzzJSON", ["WireCore"]),
+        fuzzTarget("FuzzHTTPRequest", ["HTTPWire"]),
+        fuzzTarget("FuzzHTTPResponse", ["HTTPWire"]),
     ],
     swiftLanguageModes: [.v6]
 )
