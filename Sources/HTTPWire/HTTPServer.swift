@@ -73,9 +73,13 @@ public final class HTTPServer: Sendable {
                 .serverChannelOption(.backlog, value: 64)
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.allowRemoteHalfClosure, value: true)
-                .bind(host: configuration.host, port: configuration.port) { channel in
+                .bind(host: configuration.host, port: configuration.port) { [idleTimeout = configuration.idleTimeout] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        // An idle connection (no bytes either way) is closed: no slow-loris pile-up.
+                        try channel.pipeline.syncOperations.addHandlers([
+                            IdleStateHandler(allTimeout: idleTimeout), CloseOnIdleHandler(),
+                        ])
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
         } catch {
@@ -187,6 +191,19 @@ extension HTTPServer {
                 return r
             }
             return await handler(request)
+        }
+    }
+}
+
+/// Closes the connection when `IdleStateHandler` reports it idle.
+final class CloseOnIdleHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }

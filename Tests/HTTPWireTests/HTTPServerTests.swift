@@ -32,12 +32,12 @@ private func exchange(port: Int, _ request: String, responses count: Int, expect
 }
 
 @Suite(.serialized) struct HTTPServerTests {
-    static func withServer(_ body: (Int) async throws -> Void) async throws {
+    static func withServer(idleTimeout: TimeAmount = .seconds(60), _ body: (Int) async throws -> Void) async throws {
         let router = HTTPServer.getRouter([
             "/health": { _ in .text(200, "ok\n") },
             "/echo": { req in .text(200, req.head.query ?? "") },
         ])
-        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0), logger: Logger(label: "test"), router: router)
+        let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0, idleTimeout: idleTimeout), logger: Logger(label: "test"), router: router)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             let address = try await server.localAddress()
@@ -86,6 +86,15 @@ private func exchange(port: Int, _ request: String, responses count: Int, expect
             #expect(closed)
             let (rs2, _) = try await exchange(port: port, "GET /health HTTP/1.1\r\n\r\n", responses: 1)
             #expect(rs2.map(\.status) == [200])
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func idleConnectionIsClosed() async throws {
+        try await Self.withServer(idleTimeout: .milliseconds(200)) { port in
+            // sends nothing: the server closes the connection, which ends the read loop
+            let (rs, closed) = try await exchange(port: port, "", responses: 0, expectClose: true)
+            #expect(rs.isEmpty)
+            #expect(closed)
         }
     }
 }
