@@ -51,10 +51,13 @@ public enum ConnectorFactory {
     /// With `KP_DEBUG_CONNECTOR=idle` in `debugEnvironment`, every class runs `IdleConnector`
     /// instead: it serves readiness until stopped, which tests use to check the process lifecycle
     /// (signals, graceful stop, the HTTP endpoints, the state-directory lock).
+    /// `KP_DEBUG_CONNECTOR=fail` runs `FailingConnector`, which fails at once (the failure path).
     public static func make(_ environment: ConnectorEnvironment,
                             debugEnvironment: [String: String] = [:]) throws -> (any Connector)? {
-        if debugEnvironment["KP_DEBUG_CONNECTOR"] == "idle" {
-            return IdleConnector(environment: environment)
+        switch debugEnvironment["KP_DEBUG_CONNECTOR"] {
+        case "idle": return IdleConnector(environment: environment)
+        case "fail": return FailingConnector(environment: environment)
+        default: break
         }
         guard let maker = makers[environment.className] else { return nil }
         return try maker(environment)
@@ -82,5 +85,22 @@ public struct IdleConnector: Connector {
         } onGracefulShutdown: {}
         environment.readiness.setNotReady("stopping")
         environment.logger.info("idle connector stopped")
+    }
+}
+
+/// Fails at once with a runtime error (tests of the failure path: exit status 1, one log line).
+public struct FailingConnector: Connector {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let className: String
+
+    public init(environment: ConnectorEnvironment) {
+        self.className = environment.className
+    }
+
+    public func run() async throws {
+        throw Failure(description: "debug failure in \(className) (KP_DEBUG_CONNECTOR=fail)")
     }
 }

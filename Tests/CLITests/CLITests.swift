@@ -265,4 +265,15 @@ final class Background: @unchecked Sendable {
         #expect(p.waitFor("idle connector running"), "\(p.output)")
         #expect(p.stop(SIGINT) == 0, "\(p.output)")
     }
+
+    @Test func runtimeFailureExitsOneWithOneErrorLine() throws {
+        let dir = try CLI.tempDir()
+        let path = try CLI.write(CLI.sourceConfig(listen: ""), in: dir)
+        let r = try CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
+                            env: ["KP_DEBUG_CONNECTOR": "fail"])
+        #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
+        let errors = r.stdout.split(separator: "\n").filter { $0.contains(#""level":"error""#) }
+        #expect(errors.count == 1)
+        #expect(errors.first?.contains("pg.Source failed: debug failure in pg.Source") == true)
+    }
 }

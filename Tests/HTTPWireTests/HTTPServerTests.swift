@@ -97,4 +97,14 @@ private func exchange(port: Int, _ request: String, responses count: Int, expect
             #expect(closed)
         }
     }
+
+    @Test func oversizedBodyGets413() async throws {
+        try await Self.withServer { port in
+            // only the head: the length alone is refused, before any body is read
+            let (rs, closed) = try await exchange(
+                port: port, "POST /health HTTP/1.1\r\nContent-Length: 70000\r\n\r\n", responses: 1, expectClose: true)
+            #expect(rs.map(\.status) == [413])
+            #expect(closed)
+        }
+    }
 }
