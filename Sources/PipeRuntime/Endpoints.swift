@@ -67,8 +67,10 @@ public enum RuntimeEndpoints {
 /// The HTTP server as a service: serves until the group shuts down gracefully or is cancelled.
 public struct HTTPEndpointService: Service {
     public let server: HTTPServer
+    public let address: ListenAddress
 
     public init(address: ListenAddress, metrics: PrometheusRegistry, readiness: Readiness, logger: Logger) {
+        self.address = address
         server = HTTPServer(configuration: .init(host: address.host, port: address.port), logger: logger,
                             router: RuntimeEndpoints.router(metrics: metrics, readiness: readiness))
     }
@@ -80,6 +82,8 @@ public struct HTTPEndpointService: Service {
             }
         } catch is CancellationError {
             // a graceful stop: not a failure
+        } catch {
+            throw RuntimeError(.failed, "HTTP endpoint on \(address) failed", cause: error)
         }
     }
 }

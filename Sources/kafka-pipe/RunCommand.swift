@@ -92,7 +92,11 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            logger.error("\(loaded.className) failed: \(describe(error))")
+            if let e = error as? RuntimeError {
+                logger.error("\(e)")
+            } else {
+                logger.error("\(loaded.className) failed: \(error)")
+            }
             throw Exit(status: ExitStatus.failure)
         }
         logger.info("stopped")
@@ -104,11 +108,6 @@ private func quietLogger(_ logger: Logger) -> Logger {
     var l = logger
     if l.logLevel < .debug { l.logLevel = .debug }
     return l
-}
-
-/// The error a service group reports, unwrapped to the service's own error.
-private func describe(_ error: any Error) -> String {
-    "\(error)"
 }
 
 /// The process environment as a dictionary.

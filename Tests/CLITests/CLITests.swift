@@ -276,4 +276,17 @@ final class Background: @unchecked Sendable {
         #expect(errors.count == 1)
         #expect(errors.first?.contains("pg.Source failed: debug failure in pg.Source") == true)
     }
+
+    @Test func busyHTTPPortIsARuntimeFailure() throws {
+        let dir = try CLI.tempDir()
+        let port = try CLI.freePort()
+        let path = try CLI.write(CLI.sourceConfig(listen: "127.0.0.1:\(port)"), in: dir)
+        let env = ["KP_DEBUG_CONNECTOR": "idle"]
+        let first = try Background([path, "--data", dir.appendingPathComponent("a").path], cwd: dir, env: env)
+        #expect(first.waitFor("idle connector running"), "\(first.output)")
+        let second = try CLI.run([path, "--data", dir.appendingPathComponent("b").path], cwd: dir, env: env)
+        #expect(second.status == 1, "\(second.stdout)")
+        #expect(second.stdout.contains("HTTP endpoint on 127.0.0.1:\(port) failed"), "\(second.stdout)")
+        #expect(first.stop(SIGTERM) == 0)
+    }
 }
