@@ -42,6 +42,9 @@ struct RunCommand: AsyncParsableCommand {
         let logger = Logger(label: "kafka-pipe")
         let metrics = PrometheusRegistry()
         MetricsSystem.bootstrap(metrics)
+        metrics.describeStandardMetrics()
+        Gauge(label: PipeMetric.buildInfo, dimensions: [("version", BuildInfo.version), ("class", loaded.className)]).record(1)
+        Gauge(label: PipeMetric.startTime).record(Double(processStartSeconds()))
         let readiness = Readiness(stallTimeout: .seconds(300))
 
         let store: StoreHandle
@@ -122,4 +125,11 @@ func currentEnvironment() -> [String: String] {
         p += 1
     }
     return result
+}
+
+/// Seconds since 1970, now.
+private func processStartSeconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec)
 }

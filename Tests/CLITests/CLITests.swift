@@ -243,7 +243,9 @@ final class Background: @unchecked Sendable {
         #expect(health?.0 == 200)
         #expect(health?.1 == "ok\n")
         #expect(CLI.httpGet(port: port, path: "/ready")?.0 == 200)
-        #expect(CLI.httpGet(port: port, path: "/metrics")?.0 == 200)
+        let metrics = CLI.httpGet(port: port, path: "/metrics")
+        #expect(metrics?.0 == 200)
+        #expect(metrics?.1.contains(#"kafka_pipe_build_info{class="pg.Source",version="#) == true, "\(metrics?.1 ?? "")")
         #expect(CLI.httpGet(port: port, path: "/nope")?.0 == 404)
 
         // a second process on the same state directory is refused

@@ -74,6 +74,18 @@ import HTTPWire
         #expect(r.render() == "")
     }
 
+    @Test func standardMetricsHaveHelp() {
+        let r = PrometheusRegistry()
+        r.describeStandardMetrics()
+        Counter(label: PipeMetric.recordsOut, dimensions: [("topic", "t")], factory: r).increment(by: 7)
+        #expect(r.render() == """
+        # HELP kafka_pipe_records_out_total Records delivered to the destination and acknowledged.
+        # TYPE kafka_pipe_records_out_total counter
+        kafka_pipe_records_out_total{topic="t"} 7
+
+        """)
+    }
+
     @Test func nameReusedWithAnotherKindStaysValid() {
         let r = PrometheusRegistry()
         Counter(label: "x", factory: r).increment()
