@@ -51,12 +51,14 @@ public enum ConnectorFactory {
     /// With `KP_DEBUG_CONNECTOR=idle` in `debugEnvironment`, every class runs `IdleConnector`
     /// instead: it serves readiness until stopped, which tests use to check the process lifecycle
     /// (signals, graceful stop, the HTTP endpoints, the state-directory lock).
-    /// `KP_DEBUG_CONNECTOR=fail` runs `FailingConnector`, which fails at once (the failure path).
+    /// `KP_DEBUG_CONNECTOR=fail` runs `FailingConnector`, which fails at once (the failure path);
+    /// `KP_DEBUG_CONNECTOR=stuck` runs `StuckConnector`, which ignores stop requests (the stop bound).
     public static func make(_ environment: ConnectorEnvironment,
                             debugEnvironment: [String: String] = [:]) throws -> (any Connector)? {
         switch debugEnvironment["KP_DEBUG_CONNECTOR"] {
         case "idle": return IdleConnector(environment: environment)
         case "fail": return FailingConnector(environment: environment)
+        case "stuck": return StuckConnector(environment: environment)
         default: break
         }
         guard let maker = makers[environment.className] else { return nil }
@@ -102,5 +104,24 @@ public struct FailingConnector: Connector {
 
     public func run() async throws {
         throw Failure(description: "debug failure in \(className) (KP_DEBUG_CONNECTOR=fail)")
+    }
+}
+
+/// Ignores graceful shutdown and cancellation (tests of the bound on a stop).
+public struct StuckConnector: Connector {
+    public let className: String
+    let environment: ConnectorEnvironment
+
+    public init(environment: ConnectorEnvironment) {
+        self.environment = environment
+        self.className = environment.className
+    }
+
+    public func run() async throws {
+        environment.readiness.setReady()
+        environment.logger.info("stuck connector running")
+        while true {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 }

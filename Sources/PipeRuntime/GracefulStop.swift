@@ -1,3 +1,5 @@
+public import ServiceLifecycle
+
 /// Runs `operation`, giving up after `timeout`: the operation's task is cancelled and
 /// `RuntimeError.timedOut` thrown. Used to bound the work done during a graceful stop.
 public func withTimeout<T: Sendable>(_ timeout: Duration, _ what: String = "operation",
@@ -23,4 +25,30 @@ public enum Lifecycle {
     public static let defaultGracefulStop: Duration = .seconds(30)
     /// After cancellation, the process waits at most this long more.
     public static let defaultCancellationGrace: Duration = .seconds(5)
+}
+
+/// Bounds the whole stop: once a graceful shutdown (or cancellation) begins, the process is given
+/// `bound`; past it `onExpiry` runs (the CLI logs one line and exits with status 1). Put it last
+/// in the service group's list: a graceful shutdown reaches services in reverse order, so it hears
+/// of the stop first.
+public struct StopWatchdog: Service {
+    public let bound: Duration
+    private let onExpiry: @Sendable () -> Void
+
+    public init(bound: Duration, onExpiry: @escaping @Sendable () -> Void) {
+        self.bound = bound
+        self.onExpiry = onExpiry
+    }
+
+    public func run() async {
+        // Returns on a graceful shutdown, throws on cancellation: either way the stop has begun.
+        try? await gracefulShutdown()
+        let bound = bound
+        let onExpiry = onExpiry
+        // Unstructured on purpose: it must outlive this service and ignore the group's cancellation.
+        Task.detached {
+            try? await Task.sleep(for: bound)
+            onExpiry()
+        }
+    }
 }

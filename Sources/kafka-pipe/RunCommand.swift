@@ -81,10 +81,19 @@ struct RunCommand: AsyncParsableCommand {
         // The connector last: a graceful stop reaches it first (services stop in reverse order).
         services.append(.init(service: connector, successTerminationBehavior: .gracefullyShutdownGroup,
                               failureTerminationBehavior: .cancelGroup, serviceName: loaded.className))
+        // Past the graceful stop the group cancels the services; past that too, the watchdog ends
+        // the process (ServiceGroup's own cancellation limit would crash it instead).
+        let bound = Duration.seconds(stopTimeout) + Lifecycle.defaultCancellationGrace
+        let watchdog = StopWatchdog(bound: bound) { [logger] in
+            logger.error("the connector did not stop within \(formatDuration(bound)); exiting")
+            Glibc.exit(ExitStatus.failure)
+        }
+        services.append(.init(service: watchdog, successTerminationBehavior: .ignore,
+                              failureTerminationBehavior: .ignore, serviceName: "stop-watchdog"))
         var groupConfig = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
                                                     logger: quietLogger(logger))
         groupConfig.maximumGracefulShutdownDuration = .seconds(stopTimeout)
-        groupConfig.maximumCancellationDuration = Lifecycle.defaultCancellationGrace
+        groupConfig.maximumCancellationDuration = nil
         let group = ServiceGroup(configuration: groupConfig)
 
         logger.info("starting", metadata: [

@@ -291,4 +291,14 @@ final class Background: @unchecked Sendable {
         #expect(second.stdout.contains("HTTP endpoint on 127.0.0.1:\(port) failed"), "\(second.stdout)")
         #expect(first.stop(SIGTERM) == 0)
     }
+
+    @Test func stopIsBoundedWhenAConnectorHangs() throws {
+        let dir = try CLI.tempDir()
+        let path = try CLI.write(CLI.sourceConfig(listen: ""), in: dir)
+        let p = try Background([path, "--data", dir.appendingPathComponent("state").path, "--stop-timeout", "1"], cwd: dir,
+                               env: ["KP_DEBUG_CONNECTOR": "stuck"])
+        #expect(p.waitFor("stuck connector running"), "\(p.output)")
+        #expect(p.stop(SIGTERM, seconds: 60) == 1, "\(p.output)")
+        #expect(p.output.contains("did not stop within 6s"), "\(p.output)")
+    }
 }
