@@ -21,6 +21,8 @@ let package = Package(
         fuzzTarget("FuzzJSON", ["WireCore"]),
         fuzzTarget("FuzzHTTPRequest", ["HTTPWire"]),
         fuzzTarget("FuzzHTTPResponse", ["HTTPWire"]),
+        fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
+        fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
     ],
     swiftLanguageModes: [.v6]
 )
