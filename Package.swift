@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, exclude: ["DESIGN.md"],
                 swiftSettings: swiftSettings),
         // YAML reader and the typed configuration of every connector class.
-        .target(name: "PipeConfig", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        .target(name: "PipeConfig", dependencies: ["WireCore"], exclude: ["REFERENCE.md"], swiftSettings: swiftSettings),
         // Logging, Prometheus metrics, HTTP endpoints, progress reporting, backoff.
         .target(name: "PipeRuntime",
                 dependencies: ["HTTPWire", "PipeConfig", log, metrics,
@@ -104,7 +104,8 @@ let package = Package(
         .testTarget(name: "PipeAuthTests", dependencies: ["PipeTestSupport", "PipeAuth"], swiftSettings: swiftSettings),
         .testTarget(name: "PipeTLSTests", dependencies: ["PipeTestSupport", "PipeTLS"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "HTTPWireTests", dependencies: ["PipeTestSupport", "HTTPWire"] + nio, swiftSettings: swiftSettings),
-        .testTarget(name: "PipeConfigTests", dependencies: ["PipeTestSupport", "PipeConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipeConfigTests", dependencies: ["PipeTestSupport", "PipeConfig"], exclude: ["Examples"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "PipeRuntimeTests", dependencies: ["PipeTestSupport", "PipeRuntime"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["PipeTestSupport", "Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "KafkaWireTests", dependencies: ["PipeTestSupport", "KafkaWire"] + nio, exclude: ["Fixtures"],

@@ -66,7 +66,7 @@ PY="${KP_PYTHON:-python3}"
 # pip name=import name
 pips=(confluent-kafka=confluent_kafka psycopg2-binary=psycopg2 clickhouse-driver=clickhouse_driver
       clickhouse-cityhash=clickhouse_cityhash lz4=lz4 zstandard=zstandard python-snappy=snappy
-      scramp=scramp 'moto[server]=moto,flask,flask_cors' boto3=boto3)
+      scramp=scramp 'moto[server]=moto,flask,flask_cors' boto3=boto3 pyyaml=yaml)
 [ "${KP_WITH_CHDB:-0}" = 1 ] && pips+=(chdb-core=chdb)
 # One interpreter looks for every module (without importing them: moto alone takes a second) and
 # prints the pip names of what is missing; kcat also needs librdkafka >= 2.16 from confluent-kafka.
