@@ -1,5 +1,6 @@
 public import Logging
 public import CoreMetrics
+public import PipeConfig
 public import PipeRuntime
 public import ServiceLifecycle
 
@@ -14,10 +15,12 @@ public protocol Connector: Service {
 
 /// What the CLI hands a connector when it builds it.
 public struct ConnectorEnvironment: Sendable {
+    /// The whole configuration (its `connector` settings are the class's own).
+    public var configuration: PipeConfiguration
     /// The connector's `name` (also the state-store namespace).
-    public var name: String
+    public var name: String { configuration.name }
     /// The `class` from the configuration, e.g. `pg.Source`.
-    public var className: String
+    public var className: String { configuration.connectorClass.rawValue }
     /// The state directory (already locked by this process).
     public var dataDirectory: String
     public var logger: Logger
@@ -25,10 +28,9 @@ public struct ConnectorEnvironment: Sendable {
     /// Set ready/not ready and report progress for `GET /ready`.
     public var readiness: Readiness
 
-    public init(name: String, className: String, dataDirectory: String, logger: Logger,
+    public init(configuration: PipeConfiguration, dataDirectory: String, logger: Logger,
                 metrics: any MetricsFactory, readiness: Readiness) {
-        self.name = name
-        self.className = className
+        self.configuration = configuration
         self.dataDirectory = dataDirectory
         self.logger = logger
         self.metrics = metrics
@@ -40,11 +42,11 @@ public struct ConnectorEnvironment: Sendable {
 public enum ConnectorFactory {
     public typealias Maker = @Sendable (ConnectorEnvironment) throws -> any Connector
 
-    /// The classes that are built, by class name. Empty until the first connector lands.
-    static let makers: [String: Maker] = [:]
+    /// The classes that are built. Empty until the first connector lands.
+    static let makers: [ConnectorClass: Maker] = [:]
 
-    /// The class names that have a connector.
-    public static var builtClasses: [String] { makers.keys.sorted() }
+    /// The classes that have a connector.
+    public static var builtClasses: [ConnectorClass] { makers.keys.sorted { $0.rawValue < $1.rawValue } }
 
     /// The connector for `environment.className`, or nil when that class is not built yet.
     ///
@@ -61,7 +63,7 @@ public enum ConnectorFactory {
         case "stuck": return StuckConnector(environment: environment)
         default: break
         }
-        guard let maker = makers[environment.className] else { return nil }
+        guard let maker = makers[environment.configuration.connectorClass] else { return nil }
         return try maker(environment)
     }
 }

@@ -56,8 +56,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { store.close() }
 
-        let env = ConnectorEnvironment(name: loaded.name, className: loaded.className, dataDirectory: data,
-                                       logger: logger, metrics: metrics, readiness: readiness)
+        let env = ConnectorEnvironment(configuration: loaded.configuration, dataDirectory: data, logger: logger,
+                                       metrics: metrics, readiness: readiness)
         let connector: any Connector
         do {
             guard let c = try ConnectorFactory.make(env, debugEnvironment: environment) else {
