@@ -301,4 +301,17 @@ final class Background: @unchecked Sendable {
         #expect(p.stop(SIGTERM, seconds: 60) == 1, "\(p.output)")
         #expect(p.output.contains("did not stop within 6s"), "\(p.output)")
     }
+
+    @Test(arguments: ["pg-source", "pg-snapshot", "ch-sink", "s3-sink", "s3-backup"])
+    func checkEveryExampleClass(example: String) throws {
+        let path = TestEnv.repoRoot.appendingPathComponent("examples/\(example).yaml").path
+        let r = try CLI.run(["check", path, "--timeout", "2"], env: ["S3_SECRET": "s3-very-secret", "PG_PASSWORD": "pg-very-secret"])
+        // 0 or 1 depending on whether the services run at the example's addresses; never 2
+        #expect(r.status == 0 || r.status == 1, "\(r.stdout) \(r.stderr)")
+        #expect(r.stdout.contains("# configuration is valid:"))
+        #expect(r.stdout.contains("kafka broker "))
+        for secret in ["s3-very-secret", "pg-very-secret", "testsecret-0123456789"] {
+            #expect(!r.stdout.contains(secret) && !r.stderr.contains(secret))
+        }
+    }
 }
