@@ -67,7 +67,7 @@ let package = Package(
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
                 swiftSettings: swiftSettings),
         // Embedded append-only key-value state store.
-        .target(name: "Storage", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        .target(name: "Storage", dependencies: ["WireCore"], exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
 
         .target(name: "KafkaWire",
                 dependencies: ["CZlib", "WireCore", "Codecs", "PipeAuth", "PipeTLS", log, metrics,

@@ -23,6 +23,7 @@ let package = Package(
         fuzzTarget("FuzzHTTPResponse", ["HTTPWire"]),
         fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
         fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
+        fuzzTarget("FuzzStateLog", ["Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )
