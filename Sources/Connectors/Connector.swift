@@ -2,6 +2,7 @@ public import Logging
 public import CoreMetrics
 public import PipeConfig
 public import PipeRuntime
+public import Storage
 public import ServiceLifecycle
 
 /// A running connector (pg.Source, ch.Sink, …): a service that moves data until its task is
@@ -21,17 +22,18 @@ public struct ConnectorEnvironment: Sendable {
     public var name: String { configuration.name }
     /// The `class` from the configuration, e.g. `pg.Source`.
     public var className: String { configuration.connectorClass.rawValue }
-    /// The state directory (already locked by this process).
-    public var dataDirectory: String
+    /// The state store, opened and locked by this process; the connector keeps its positions in
+    /// `store.namespace(name)`.
+    public var store: StateStore
     public var logger: Logger
     public var metrics: any MetricsFactory
     /// Set ready/not ready and report progress for `GET /ready`.
     public var readiness: Readiness
 
-    public init(configuration: PipeConfiguration, dataDirectory: String, logger: Logger,
+    public init(configuration: PipeConfiguration, store: StateStore, logger: Logger,
                 metrics: any MetricsFactory, readiness: Readiness) {
         self.configuration = configuration
-        self.dataDirectory = dataDirectory
+        self.store = store
         self.logger = logger
         self.metrics = metrics
         self.readiness = readiness

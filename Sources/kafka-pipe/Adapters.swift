@@ -1,15 +1,10 @@
 // The one place the CLI touches the configuration and state-store modules: it turns their types
 // into the few facts the commands need (names, log settings, the listen address, the endpoints to
 // try), so the command code stays small.
-// INTERIM (store part): until the Storage module lands on main, `StoreHandle` is a stand-in that
-// only takes the directory lock, and `StoreAdapter.dump` sees an empty store. Replace them with
-// `StateStore.open` / `openReadOnly` when it lands; nothing else in the CLI changes.
 import Logging
 import PipeConfig
 import PipeRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
+import Storage
 
 /// A network endpoint that `check` tries.
 struct Endpoint: Sendable {
@@ -72,34 +67,39 @@ enum ConfigAdapter {
 
 /// The open state store, held (with its lock) for the life of the run.
 final class StoreHandle: Sendable {
-    let directory: String
-    private let fd: Int32
+    let store: StateStore
+    var directory: String { store.directory }
 
-    private init(directory: String, fd: Int32) {
-        self.directory = directory
-        self.fd = fd
+    private init(store: StateStore) {
+        self.store = store
     }
 
     static func open(directory: String) throws(StoreFailure) -> StoreHandle {
-        mkdir(directory, 0o755)
-        let fd = Glibc.open(directory + "/LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StoreFailure(isLocked: false, description: "state store: cannot open \(directory)/LOCK") }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            Glibc.close(fd)
-            throw StoreFailure(isLocked: true,
-                               description: "state store: the state directory \(directory) is in use by another process")
+        do {
+            return StoreHandle(store: try StateStore.open(directory: directory))
+        } catch let e as StorageError {
+            throw StoreFailure(isLocked: e.code == .locked, description: e.description)
+        } catch {
+            throw StoreFailure(isLocked: false, description: "state store: \(error)")
         }
-        return StoreHandle(directory: directory, fd: fd)
     }
 
-    func close() { Glibc.close(fd) }
+    func close() { try? store.close() }
 }
 
 enum StoreAdapter {
     /// Every namespace with its keys and values, read-only; nil when the directory does not exist.
     static func dump(directory: String) throws(StoreFailure) -> [(namespace: String, entries: [(key: String, value: [UInt8])])]? {
-        var st = stat()
-        guard stat(directory, &st) == 0 else { return nil }
-        return []
+        let store: StateStore
+        do {
+            store = try StateStore.openReadOnly(directory: directory)
+        } catch let e as StorageError {
+            if e.code == .notFound { return nil }
+            throw StoreFailure(isLocked: false, description: e.description)
+        } catch {
+            throw StoreFailure(isLocked: false, description: "state store: \(error)")
+        }
+        defer { try? store.close() }
+        return store.namespaces().sorted().map { ($0, store.namespace($0).scan(prefix: "")) }
     }
 }

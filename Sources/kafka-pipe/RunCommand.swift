@@ -56,7 +56,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         defer { store.close() }
 
-        let env = ConnectorEnvironment(configuration: loaded.configuration, dataDirectory: data, logger: logger,
+        let env = ConnectorEnvironment(configuration: loaded.configuration, store: store.store, logger: logger,
                                        metrics: metrics, readiness: readiness)
         let connector: any Connector
         do {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import PipeTestSupport
+import Storage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -313,5 +314,22 @@ final class Background: @unchecked Sendable {
         for secret in ["s3-very-secret", "pg-very-secret", "testsecret-0123456789"] {
             #expect(!r.stdout.contains(secret) && !r.stderr.contains(secret))
         }
+    }
+
+    @Test func stateShowsEachNamespaceReadOnly() throws {
+        let dir = try CLI.tempDir()
+        let data = dir.appendingPathComponent("state").path
+        let store = try StateStore.open(directory: data)
+        try store.namespace("orders").putSync("lsn", string: "0/16B3748")
+        try store.namespace("orders").putSync("offsets/t/0", [0x00, 0xff, 0x10])
+        try store.namespace("audit").putSync("since", string: "2026-01-01 00:00")
+        // read-only: works while this process holds the lock
+        let text = try CLI.run(["state", "--data", data])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout == "audit\n  since = 2026-01-01 00:00\norders\n  lsn = 0/16B3748\n  offsets/t/0 = 0x00ff10\n")
+        let json = try CLI.run(["state", "--data", data, "--json"])
+        #expect(json.status == 0)
+        #expect(json.stdout == #"{"audit":{"since":"2026-01-01 00:00"},"orders":{"lsn":"0/16B3748","offsets/t/0":{"hex":"00ff10"}}}"# + "\n")
+        try store.close()
     }
 }
