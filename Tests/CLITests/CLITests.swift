@@ -25,12 +25,14 @@ enum CLI {
     }
 
     /// A complete, valid pg.Source configuration whose endpoints are on `port` (1: nothing listens).
-    static func sourceConfig(name: String = "orders", listen: String = "", port: Int = 1, secret: String = "hunter2-secret") -> String {
+    static func sourceConfig(name: String = "orders", listen: String = "", port: Int = 1, secret: String = "hunter2-secret",
+                             level: String = "info", pretty: Bool = false) -> String {
         """
         name: \(name)
         class: pg.Source
         log:
-          level: info
+          level: \(level)
+          pretty: \(pretty)
         http:
           listen: "\(listen)"
         kafka:
@@ -262,11 +264,24 @@ final class Background: @unchecked Sendable {
 
     @Test func sigintAlsoStopsGracefully() throws {
         let dir = try CLI.tempDir()
-        let path = try CLI.write(CLI.sourceConfig(listen: ""), in: dir)
+        let path = try CLI.write(CLI.sourceConfig(listen: "", level: "debug"), in: dir)
         let p = try Background([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
                                env: ["KP_DEBUG_CONNECTOR": "idle"])
         #expect(p.waitFor("idle connector running"), "\(p.output)")
         #expect(p.stop(SIGINT) == 0, "\(p.output)")
+        // log:level debug works (SPEC §1 fix): debug lines are written
+        #expect(p.output.contains(#""level":"debug""#), "\(p.output)")
+    }
+
+    @Test func prettyLogLines() throws {
+        let dir = try CLI.tempDir()
+        let path = try CLI.write(CLI.sourceConfig(pretty: true), in: dir)
+        let r = try CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir)
+        #expect(r.status == 1)
+        // not a terminal: no colors
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ERROR orders: class pg.Source is not built yet$"#,
+                                          options: .regularExpression) != nil }, "\(r.stdout)")
     }
 
     @Test func runtimeFailureExitsOneWithOneErrorLine() throws {
