@@ -23,7 +23,8 @@ public struct Backoff: Sendable {
         let capped = min(base, seconds(maximum))
         attempt &+= 1
         let factor = jitter > 0 ? 1 - random(0...jitter) : 1
-        return .nanoseconds(Int64(max(0, capped * factor) * 1e9))
+        // clamp: Int64(x) traps past Int64.max
+        return .nanoseconds(Int64(min(max(0, capped * factor) * 1e9, 9.0e18)))
     }
 
     /// Back to the initial delay (after a success).
