@@ -58,7 +58,8 @@ let package = Package(
         // Client TLS over OpenSSL as a NIO channel handler.
         .target(name: "PipeTLS", dependencies: ["COpenSSL", log] + nio, swiftSettings: swiftSettings),
         // Minimal HTTP/1.1 (request/response parsers, server for /metrics, client for S3).
-        .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, swiftSettings: swiftSettings),
+        .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, exclude: ["DESIGN.md"],
+                swiftSettings: swiftSettings),
         // YAML reader and the typed configuration of every connector class.
         .target(name: "PipeConfig", dependencies: ["WireCore"], exclude: ["REFERENCE.md"], swiftSettings: swiftSettings),
         // Logging, Prometheus metrics, HTTP endpoints, progress reporting, backoff.

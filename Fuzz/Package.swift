@@ -18,6 +18,9 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
+        fuzzTarget("FuzzJSON", ["WireCore"]),
+        fuzzTarget("FuzzHTTPRequest", ["HTTPWire"]),
+        fuzzTarget("FuzzHTTPResponse", ["HTTPWire"]),
         fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
         fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
         fuzzTarget("FuzzStateLog", ["Storage"]),
