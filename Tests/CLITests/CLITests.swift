@@ -13,15 +13,15 @@ enum CLI {
         TestEnv.value("KP_BINARY") ?? TestEnv.repoRoot.appendingPathComponent(".build/debug/kafka-pipe").path
     }
 
-    static func tempDir() throws -> URL {
+    static func tempDir() async throws -> URL {
         let u = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnv.unique("kp-cli"))
         try FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
         return u
     }
 
     @discardableResult
-    static func run(_ args: [String], cwd: URL? = nil, env: [String: String] = [:]) throws -> ProcessResult {
-        try Run.program(binary, args, environment: env, cwd: cwd, timeout: 60)
+    static func run(_ args: [String], cwd: URL? = nil, env: [String: String] = [:]) async throws -> ProcessResult {
+        try await Run.program(binary, args, environment: env, cwd: cwd, timeout: 60)
     }
 
     /// A complete, valid pg.Source configuration whose endpoints are on `port` (1: nothing listens).
@@ -54,14 +54,14 @@ enum CLI {
         """
     }
 
-    static func write(_ text: String, in dir: URL, name: String = "config.yaml") throws -> String {
+    static func write(_ text: String, in dir: URL, name: String = "config.yaml") async throws -> String {
         let u = dir.appendingPathComponent(name)
         try text.write(to: u, atomically: true, encoding: .utf8)
         return u.path
     }
 
     /// A TCP port that was free a moment ago.
-    static func freePort() throws -> Int {
+    static func freePort() async throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -113,7 +113,7 @@ final class Background: @unchecked Sendable {
     private let lock = NSLock()
     private var out = Data()
 
-    init(_ args: [String], cwd: URL, env: [String: String]) throws {
+    init(_ args: [String], cwd: URL, env: [String: String]) async throws {
         process.executableURL = URL(fileURLWithPath: CLI.binary)
         process.arguments = args
         process.currentDirectoryURL = cwd
@@ -160,8 +160,8 @@ final class Background: @unchecked Sendable {
 }
 
 @Suite(.serialized) struct CLITests {
-    @Test func versionExitsZero() throws {
-        let r = try CLI.run(["--version"])
+    @Test func versionExitsZero() async throws {
+        let r = try await CLI.run(["--version"])
         #expect(r.status == 0)
         #expect(r.stdout.hasPrefix("kafka-pipe "))
         #expect(r.stdout.contains("Swift"))
@@ -169,17 +169,17 @@ final class Background: @unchecked Sendable {
 
     @Test(arguments: [["--no-such-flag"], ["check"], ["state", "--json", "extra"], ["check", "a.yaml", "b.yaml"],
                       ["run"], ["x.yaml", "--stop-timeout", "0"]])
-    func badCommandLineExitsTwo(args: [String]) throws {
-        let r = try CLI.run(args)
+    func badCommandLineExitsTwo(args: [String]) async throws {
+        let r = try await CLI.run(args)
         #expect(r.status == 2, "\(args): \(r.stdout) \(r.stderr)")
         #expect(!r.stderr.isEmpty)
     }
 
-    @Test func brokenYAMLExitsTwoWithPosition() throws {
-        let dir = try CLI.tempDir()
-        let path = try CLI.write("name: \"unterminated\nclass: pg.Source\n", in: dir, name: "broken.yaml")
+    @Test func brokenYAMLExitsTwoWithPosition() async throws {
+        let dir = try await CLI.tempDir()
+        let path = try await CLI.write("name: \"unterminated\nclass: pg.Source\n", in: dir, name: "broken.yaml")
         for args in [[path], ["check", path]] {
-            let r = try CLI.run(args, cwd: dir)
+            let r = try await CLI.run(args, cwd: dir)
             #expect(r.status == 2, "\(r.stdout) \(r.stderr)")
             let first = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
             #expect(first.range(of: #"^\#(NSRegularExpression.escapedPattern(for: path)):[0-9]+:[0-9]+: "#,
@@ -187,17 +187,17 @@ final class Background: @unchecked Sendable {
         }
     }
 
-    @Test func missingFileExitsTwo() throws {
-        let dir = try CLI.tempDir()
-        let r = try CLI.run(["check", dir.appendingPathComponent("nope.yaml").path])
+    @Test func missingFileExitsTwo() async throws {
+        let dir = try await CLI.tempDir()
+        let r = try await CLI.run(["check", dir.appendingPathComponent("nope.yaml").path])
         #expect(r.status == 2)
         #expect(r.stderr.contains("nope.yaml"))
     }
 
-    @Test func checkRedactsSecretsAndReportsUnreachable() throws {
-        let dir = try CLI.tempDir()
-        let path = try CLI.write(CLI.sourceConfig(secret: "hunter2-secret"), in: dir)
-        let r = try CLI.run(["check", path, "--timeout", "2"], cwd: dir)
+    @Test func checkRedactsSecretsAndReportsUnreachable() async throws {
+        let dir = try await CLI.tempDir()
+        let path = try await CLI.write(CLI.sourceConfig(secret: "hunter2-secret"), in: dir)
+        let r = try await CLI.run(["check", path, "--timeout", "2"], cwd: dir)
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("***"))
         #expect(!r.stdout.contains("hunter2-secret"))
@@ -205,36 +205,36 @@ final class Background: @unchecked Sendable {
         #expect(r.stdout.contains("127.0.0.1:1 is not reachable"))
     }
 
-    @Test func stateOnEmptyDirectory() throws {
-        let dir = try CLI.tempDir()
-        let text = try CLI.run(["state", "--data", dir.path])
+    @Test func stateOnEmptyDirectory() async throws {
+        let dir = try await CLI.tempDir()
+        let text = try await CLI.run(["state", "--data", dir.path])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("empty"))
-        let json = try CLI.run(["state", "--data", dir.path, "--json"])
+        let json = try await CLI.run(["state", "--data", dir.path, "--json"])
         #expect(json.status == 0)
         #expect(json.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "{}")
-        let missing = try CLI.run(["state", "--data", dir.appendingPathComponent("absent").path])
+        let missing = try await CLI.run(["state", "--data", dir.appendingPathComponent("absent").path])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("absent"))
     }
 
-    @Test func unbuiltClassExitsOne() throws {
-        let dir = try CLI.tempDir()
-        let path = try CLI.write(CLI.sourceConfig(), in: dir)
-        let r = try CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir)
+    @Test func unbuiltClassExitsOne() async throws {
+        let dir = try await CLI.tempDir()
+        let path = try await CLI.write(CLI.sourceConfig(), in: dir)
+        let r = try await CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir)
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("class pg.Source is not built yet"))
         #expect(r.stdout.contains(#""level":"error""#))
         #expect(!r.stdout.contains("hunter2-secret"))
     }
 
-    @Test func gracefulStopServesHTTPAndHoldsTheLock() throws {
-        let dir = try CLI.tempDir()
-        let port = try CLI.freePort()
-        let path = try CLI.write(CLI.sourceConfig(listen: "127.0.0.1:\(port)"), in: dir)
+    @Test func gracefulStopServesHTTPAndHoldsTheLock() async throws {
+        let dir = try await CLI.tempDir()
+        let port = try await CLI.freePort()
+        let path = try await CLI.write(CLI.sourceConfig(listen: "127.0.0.1:\(port)"), in: dir)
         let data = dir.appendingPathComponent("state").path
         let env = ["KP_DEBUG_CONNECTOR": "idle"]
-        let first = try Background([path, "--data", data, "--stop-timeout", "10"], cwd: dir, env: env)
+        let first = try await Background([path, "--data", data, "--stop-timeout", "10"], cwd: dir, env: env)
         #expect(first.waitFor("idle connector running"), "\(first.output)")
 
         // the endpoints of SPEC §1
@@ -252,7 +252,7 @@ final class Background: @unchecked Sendable {
         #expect(CLI.httpGet(port: port, path: "/nope")?.0 == 404)
 
         // a second process on the same state directory is refused
-        let second = try CLI.run([path, "--data", data], cwd: dir, env: env)
+        let second = try await CLI.run([path, "--data", data], cwd: dir, env: env)
         #expect(second.status == 1, "\(second.stdout) \(second.stderr)")
         #expect(second.stdout.contains("in use by another process"), "\(second.stdout)")
 
@@ -262,10 +262,10 @@ final class Background: @unchecked Sendable {
         #expect(first.output.contains(#""msg":"stopped""#))
     }
 
-    @Test func sigintAlsoStopsGracefully() throws {
-        let dir = try CLI.tempDir()
-        let path = try CLI.write(CLI.sourceConfig(listen: "", level: "debug"), in: dir)
-        let p = try Background([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
+    @Test func sigintAlsoStopsGracefully() async throws {
+        let dir = try await CLI.tempDir()
+        let path = try await CLI.write(CLI.sourceConfig(listen: "", level: "debug"), in: dir)
+        let p = try await Background([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
                                env: ["KP_DEBUG_CONNECTOR": "idle"])
         #expect(p.waitFor("idle connector running"), "\(p.output)")
         #expect(p.stop(SIGINT) == 0, "\(p.output)")
@@ -273,10 +273,10 @@ final class Background: @unchecked Sendable {
         #expect(p.output.contains(#""level":"debug""#), "\(p.output)")
     }
 
-    @Test func prettyLogLines() throws {
-        let dir = try CLI.tempDir()
-        let path = try CLI.write(CLI.sourceConfig(pretty: true), in: dir)
-        let r = try CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir)
+    @Test func prettyLogLines() async throws {
+        let dir = try await CLI.tempDir()
+        let path = try await CLI.write(CLI.sourceConfig(pretty: true), in: dir)
+        let r = try await CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir)
         #expect(r.status == 1)
         // not a terminal: no colors
         let lines = r.stdout.split(separator: "\n").map(String.init)
@@ -284,10 +284,10 @@ final class Background: @unchecked Sendable {
                                           options: .regularExpression) != nil }, "\(r.stdout)")
     }
 
-    @Test func runtimeFailureExitsOneWithOneErrorLine() throws {
-        let dir = try CLI.tempDir()
-        let path = try CLI.write(CLI.sourceConfig(listen: ""), in: dir)
-        let r = try CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
+    @Test func runtimeFailureExitsOneWithOneErrorLine() async throws {
+        let dir = try await CLI.tempDir()
+        let path = try await CLI.write(CLI.sourceConfig(listen: ""), in: dir)
+        let r = try await CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
                             env: ["KP_DEBUG_CONNECTOR": "fail"])
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
         let errors = r.stdout.split(separator: "\n").filter { $0.contains(#""level":"error""#) }
@@ -295,23 +295,23 @@ final class Background: @unchecked Sendable {
         #expect(errors.first?.contains("pg.Source failed: debug failure in pg.Source") == true)
     }
 
-    @Test func busyHTTPPortIsARuntimeFailure() throws {
-        let dir = try CLI.tempDir()
-        let port = try CLI.freePort()
-        let path = try CLI.write(CLI.sourceConfig(listen: "127.0.0.1:\(port)"), in: dir)
+    @Test func busyHTTPPortIsARuntimeFailure() async throws {
+        let dir = try await CLI.tempDir()
+        let port = try await CLI.freePort()
+        let path = try await CLI.write(CLI.sourceConfig(listen: "127.0.0.1:\(port)"), in: dir)
         let env = ["KP_DEBUG_CONNECTOR": "idle"]
-        let first = try Background([path, "--data", dir.appendingPathComponent("a").path], cwd: dir, env: env)
+        let first = try await Background([path, "--data", dir.appendingPathComponent("a").path], cwd: dir, env: env)
         #expect(first.waitFor("idle connector running"), "\(first.output)")
-        let second = try CLI.run([path, "--data", dir.appendingPathComponent("b").path], cwd: dir, env: env)
+        let second = try await CLI.run([path, "--data", dir.appendingPathComponent("b").path], cwd: dir, env: env)
         #expect(second.status == 1, "\(second.stdout)")
         #expect(second.stdout.contains("HTTP endpoint on 127.0.0.1:\(port) failed"), "\(second.stdout)")
         #expect(first.stop(SIGTERM) == 0)
     }
 
-    @Test func stopIsBoundedWhenAConnectorHangs() throws {
-        let dir = try CLI.tempDir()
-        let path = try CLI.write(CLI.sourceConfig(listen: ""), in: dir)
-        let p = try Background([path, "--data", dir.appendingPathComponent("state").path, "--stop-timeout", "1"], cwd: dir,
+    @Test func stopIsBoundedWhenAConnectorHangs() async throws {
+        let dir = try await CLI.tempDir()
+        let path = try await CLI.write(CLI.sourceConfig(listen: ""), in: dir)
+        let p = try await Background([path, "--data", dir.appendingPathComponent("state").path, "--stop-timeout", "1"], cwd: dir,
                                env: ["KP_DEBUG_CONNECTOR": "stuck"])
         #expect(p.waitFor("stuck connector running"), "\(p.output)")
         #expect(p.stop(SIGTERM, seconds: 60) == 1, "\(p.output)")
@@ -319,9 +319,9 @@ final class Background: @unchecked Sendable {
     }
 
     @Test(arguments: ["pg-source", "pg-snapshot", "ch-sink", "s3-sink", "s3-backup"])
-    func checkEveryExampleClass(example: String) throws {
+    func checkEveryExampleClass(example: String) async throws {
         let path = TestEnv.repoRoot.appendingPathComponent("examples/\(example).yaml").path
-        let r = try CLI.run(["check", path, "--timeout", "2"], env: ["S3_SECRET": "s3-very-secret", "PG_PASSWORD": "pg-very-secret"])
+        let r = try await CLI.run(["check", path, "--timeout", "2"], env: ["S3_SECRET": "s3-very-secret", "PG_PASSWORD": "pg-very-secret"])
         // 0 or 1 depending on whether the services run at the example's addresses; never 2
         #expect(r.status == 0 || r.status == 1, "\(r.stdout) \(r.stderr)")
         #expect(r.stdout.contains("# configuration is valid:"))
@@ -331,18 +331,18 @@ final class Background: @unchecked Sendable {
         }
     }
 
-    @Test func stateShowsEachNamespaceReadOnly() throws {
-        let dir = try CLI.tempDir()
+    @Test func stateShowsEachNamespaceReadOnly() async throws {
+        let dir = try await CLI.tempDir()
         let data = dir.appendingPathComponent("state").path
         let store = try StateStore.open(directory: data)
         try store.namespace("orders").putSync("lsn", string: "0/16B3748")
         try store.namespace("orders").putSync("offsets/t/0", [0x00, 0xff, 0x10])
         try store.namespace("audit").putSync("since", string: "2026-01-01 00:00")
         // read-only: works while this process holds the lock
-        let text = try CLI.run(["state", "--data", data])
+        let text = try await CLI.run(["state", "--data", data])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout == "audit\n  since = 2026-01-01 00:00\norders\n  lsn = 0/16B3748\n  offsets/t/0 = 0x00ff10\n")
-        let json = try CLI.run(["state", "--data", data, "--json"])
+        let json = try await CLI.run(["state", "--data", data, "--json"])
         #expect(json.status == 0)
         #expect(json.stdout == #"{"audit":{"since":"2026-01-01 00:00"},"orders":{"lsn":"0/16B3748","offsets/t/0":{"hex":"00ff10"}}}"# + "\n")
         try store.close()

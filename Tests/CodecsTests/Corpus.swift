@@ -149,26 +149,26 @@ enum Reference {
     }
 
     /// True when `command` (a shell test) succeeds; otherwise records an issue under CI, or prints.
-    static func available(_ what: String, _ check: String) -> Bool {
-        if let r = try? Run.shell(check + " >/dev/null 2>&1"), r.status == 0 { return true }
+    static func available(_ what: String, _ check: String) async -> Bool {
+        if let r = try? await Run.shell(check + " >/dev/null 2>&1"), r.status == 0 { return true }
         let message = "\(what) is not installed: install it (scripts/install-deps.sh) to run the cross-check"
         if TestEnv.isCI { Issue.record(Comment(rawValue: message)) } else { print("skipping: \(message)") }
         return false
     }
 
     /// Runs a shell command that must succeed.
-    static func sh(_ command: String) throws {
-        let r = try Run.shell(command, timeout: 300)
+    static func sh(_ command: String) async throws {
+        let r = try await Run.shell(command, timeout: 300)
         if r.status != 0 {
             Issue.record(Comment(rawValue: "`\(command)` failed (\(r.status)): \(r.stderr.prefix(500))"))
             throw CancellationError()
         }
     }
 
-    static func python(_ script: String, _ args: [String]) throws {
+    static func python(_ script: String, _ args: [String]) async throws {
         let sp = path("script-\(UInt32.random(in: 0...UInt32.max)).py")
         try script.write(toFile: sp, atomically: true, encoding: .utf8)
-        try sh((["python3", sp] + args).map { "'\($0)'" }.joined(separator: " "))
+        try await sh((["python3", sp] + args).map { "'\($0)'" }.joined(separator: " "))
     }
 }
 

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct RoundTripTests {
     @Test(arguments: CompressionCodec.allCases)
-    func kafkaRoundTrip(_ codec: CompressionCodec) throws {
+    func kafkaRoundTrip(_ codec: CompressionCodec) async throws {
         for (name, input) in Corpus.inputs(large: false) {
             let c = try KafkaCompression.compress(input, codec: codec)
             let d = try KafkaCompression.decompress(c, codec: codec, maxOutput: 1 << 24)
@@ -39,7 +39,7 @@ import Testing
         #expect(h.finalize() == XXHash64.hash(data))
     }
 
-    @Test func outputBoundIsEnforced() throws {
+    @Test func outputBoundIsEnforced() async throws {
         let input = [UInt8](repeating: 7, count: 100_000)
         for codec in [CompressionCodec.gzip, .snappy, .lz4, .zstd] {
             let c = try KafkaCompression.compress(input, codec: codec)
@@ -57,7 +57,7 @@ import Testing
         #expect(throws: CodecError.self) { try Snappy.decompress([0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 0x00]) }
     }
 
-    @Test func gzipStreamingInPieces() throws {
+    @Test func gzipStreamingInPieces() async throws {
         let input = Corpus.mixed(400_000, seed: 77)
         let comp = try GzipCompressor(level: 6)
         var gz: [UInt8] = []
@@ -82,7 +82,7 @@ import Testing
 
     /// The xerial framing as snappy-java's SnappyOutputStream writes it: magic, version 1,
     /// compatible version 1, then big-endian (length, raw block) pairs of at most 32 KiB input.
-    @Test func xerialLayout() throws {
+    @Test func xerialLayout() async throws {
         let input = Corpus.text(100_000, seed: 31)
         let framed = Snappy.compressXerial(input)
         #expect(Array(framed[0..<16]) == [0x82, 0x53, 0x4E, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1])
@@ -112,7 +112,7 @@ import Testing
     }
 
     /// ClickHouse's native protocol: blocks come from and go to raw buffers, sizes carried apart.
-    @Test func clickHouseBlockAPIs() throws {
+    @Test func clickHouseBlockAPIs() async throws {
         for (name, input) in Corpus.inputs(large: false) {
             let block = input.withUnsafeBytes { LZ4.compressBlock($0) }
             #expect(block == LZ4.compressBlock(input))

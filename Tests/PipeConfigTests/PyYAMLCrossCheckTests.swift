@@ -24,8 +24,8 @@ import PipeTestSupport
         "\u{FEFF}a: b\r\nc: d\r\n",
     ]
 
-    @Test func agreesWithPyYAML() throws {
-        let probe = try? Run.program("/usr/bin/env", ["python3", "-c", "import yaml"])
+    @Test func agreesWithPyYAML() async throws {
+        let probe = try? await Run.program("/usr/bin/env", ["python3", "-c", "import yaml"])
         guard probe?.status == 0 else {
             // CI installs PyYAML (scripts/install-deps.sh): there the cross-check must run.
             if TestEnv.isCI { Issue.record("python3 with PyYAML is not available under CI") }
@@ -46,7 +46,7 @@ import PipeTestSupport
         print(json.dumps([conv(yaml.load(d, Loader=yaml.BaseLoader)) for d in docs]))
         """
         let input = try JSONSerialization.data(withJSONObject: inputs)
-        let result = try Run.program("/usr/bin/env", ["python3", "-c", script], input: input)
+        let result = try await Run.program("/usr/bin/env", ["python3", "-c", script], input: input)
         try #require(result.status == 0, "\(result.stderr)")
         let theirs = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [Any])
         for (n, text) in inputs.enumerated() {

@@ -77,17 +77,17 @@ import Testing
         }
     }
 
-    @Test func secondProcessGetsLockedError() throws {
+    @Test func secondProcessGetsLockedError() async throws {
         guard let bin = Self.requireBinary() else { return }
         let dir = TempDir("lock")
         defer { dir.remove() }
         let store = try StateStore.open(directory: dir.path)
-        let locked = try Run.program(bin, ["store-lock-probe", dir.path], timeout: 60)
+        let locked = try await Run.program(bin, ["store-lock-probe", dir.path], timeout: 60)
         #expect(locked.status == 3, "stdout: \(locked.stdout) stderr: \(locked.stderr)")
         #expect(locked.stdout.contains(dir.path))
         #expect(locked.stdout.contains("PID \(getpid())"))
         try store.close()
-        let free = try Run.program(bin, ["store-lock-probe", dir.path], timeout: 60)
+        let free = try await Run.program(bin, ["store-lock-probe", dir.path], timeout: 60)
         #expect(free.status == 0)
         #expect(free.stdout.contains("opened"))
     }

@@ -53,10 +53,13 @@ public struct ProcessResult: Sendable {
 
 public enum Run {
     /// Runs `path` with `arguments`, feeding `input` to standard input; waits at most `timeout` seconds.
+    ///
+    /// Asynchronous on purpose: the wait for the child happens off Swift's cooperative pool (which has
+    /// only as many threads as cores), so tests running in parallel are never starved by a child process.
     @discardableResult
     public static func program(_ path: String, _ arguments: [String], input: Data? = nil,
                                environment: [String: String]? = nil, cwd: URL? = nil,
-                               timeout: TimeInterval = 120) throws -> ProcessResult {
+                               timeout: TimeInterval = 120) async throws -> ProcessResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
@@ -71,26 +74,56 @@ public enum Run {
         let outData = LockedData(), errData = LockedData()
         outPipe.fileHandleForReading.readabilityHandler = { h in outData.append(h.availableData) }
         errPipe.fileHandleForReading.readabilityHandler = { h in errData.append(h.availableData) }
-        try p.run()
-        if let input { inPipe.fileHandleForWriting.write(input) }
-        try? inPipe.fileHandleForWriting.close()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate(); p.waitUntilExit() }
-        p.waitUntilExit()
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            p.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
+            do {
+                try p.run()
+            } catch {
+                p.terminationHandler = nil
+                continuation.resume(throwing: error)
+                return
+            }
+            // Feed standard input from another thread: a large input must not block on a full pipe.
+            let writer = inPipe.fileHandleForWriting
+            DispatchQueue.global().async {
+                if let input { writer.write(input) }
+                try? writer.close()
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [p] in
+                if p.isRunning { p.terminate() }
+            }
+        }
         outPipe.fileHandleForReading.readabilityHandler = nil
         errPipe.fileHandleForReading.readabilityHandler = nil
         outData.append(outPipe.fileHandleForReading.readDataToEndOfFile())
         errData.append(errPipe.fileHandleForReading.readDataToEndOfFile())
-        return ProcessResult(status: p.terminationStatus,
+        return ProcessResult(status: status,
                              stdout: String(decoding: outData.data, as: UTF8.self),
                              stderr: String(decoding: errData.data, as: UTF8.self))
     }
 
+    /// Runs a program to its end, blocking the calling thread: only for cleanup in `defer` blocks,
+    /// where `await` is not possible. Output is discarded.
+    @discardableResult
+    public static func blocking(_ path: String, _ arguments: [String], environment: [String: String]? = nil) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = arguments
+        if let environment {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
     /// Runs a shell command line with bash.
     @discardableResult
-    public static func shell(_ command: String, input: Data? = nil, timeout: TimeInterval = 120) throws -> ProcessResult {
-        try program("/bin/bash", ["-c", command], input: input, timeout: timeout)
+    public static func shell(_ command: String, input: Data? = nil, environment: [String: String]? = nil,
+                             timeout: TimeInterval = 120) async throws -> ProcessResult {
+        try await program("/bin/bash", ["-c", command], input: input, environment: environment, timeout: timeout)
     }
 }
 
