@@ -7,7 +7,20 @@ import Testing
 /// query variants, compared byte for byte (canonical request, string to sign, signature and the
 /// signed request).
 @Suite struct SigV4SuiteTests {
-    static var suiteDir: URL? { TestEnv.sharedDir?.appendingPathComponent("aws-sigv4-test-suite") }
+    /// `../shared` beside the checkout; from a worktree (`/work/wt/x`) it is found further up.
+    static var suiteDir: URL? {
+        let name = "aws-sigv4-test-suite"
+        if let shared = TestEnv.sharedDir, FileManager.default.fileExists(atPath: shared.appendingPathComponent(name).path) {
+            return shared.appendingPathComponent(name)
+        }
+        var dir = TestEnv.repoRoot
+        for _ in 0..<4 {
+            dir.deleteLastPathComponent()
+            let candidate = dir.appendingPathComponent("shared").appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        return nil
+    }
 
     static var cases: [String] {
         guard let dir = suiteDir,
