@@ -1,3 +1,5 @@
+public import NIOCore
+
 /// Client TLS settings, shared by the Kafka, PostgreSQL, ClickHouse and S3 clients.
 public struct TLSConfiguration: Sendable, Hashable {
     public enum Version: Sendable, Hashable, Comparable {
@@ -21,10 +23,13 @@ public struct TLSConfiguration: Sendable, Hashable {
     public var minVersion: Version
     /// Highest protocol version offered (default: the newest OpenSSL has).
     public var maxVersion: Version?
+    /// The handshake fails with `TLSError.Code.handshakeTimeout` when it takes longer (default 10 s).
+    public var handshakeTimeout: TimeAmount
 
     public init(caFile: String? = nil, useSystemTrustStore: Bool? = nil, certFile: String? = nil,
                 keyFile: String? = nil, serverName: String? = nil, insecureSkipVerify: Bool = false,
-                minVersion: Version = .tls12, maxVersion: Version? = nil) {
+                minVersion: Version = .tls12, maxVersion: Version? = nil, handshakeTimeout: TimeAmount = .seconds(10)) {
+        self.handshakeTimeout = handshakeTimeout
         self.caFile = caFile
         self.useSystemTrustStore = useSystemTrustStore ?? (caFile == nil)
         self.certFile = certFile

@@ -32,6 +32,7 @@ final class TLSEngine {
     private var pendingWrites: [(ByteBuffer, EventLoopPromise<Void>?)] = []
     private var flushPending = false
     private var setupError: TLSError?
+    private var handshakeTimer: Scheduled<Void>?
 
     init(context: TLSContext, role: Role, logger: Logger, handshakePromise: EventLoopPromise<Void>?) {
         self.tlsContext = context
@@ -66,6 +67,8 @@ final class TLSEngine {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
         let error = TLSError(.ioError, "TLS handler removed")
         handshakePromise?.fail(error)
         handshakePromise = nil
@@ -122,6 +125,13 @@ final class TLSEngine {
             return
         }
         state = .handshaking
+        let timeout = tlsContext.configuration?.handshakeTimeout ?? .seconds(10)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        handshakeTimer = context.eventLoop.scheduleTask(in: timeout) {
+            let (engine, context) = bound.value
+            guard case .handshaking = engine.state else { return }
+            engine.fail(context: context, TLSError(.handshakeTimeout, "no TLS handshake with \(engine.peerName) within \(timeout)"))
+        }
         if insecure {
             logger.warning("TLS certificate verification is DISABLED (insecure_skip_verify): the connection to \(peerName) is not authenticated")
         }
@@ -165,6 +175,8 @@ final class TLSEngine {
         let result = SSL_do_handshake(ssl)
         if result == 1 {
             state = .active
+            handshakeTimer?.cancel()
+            handshakeTimer = nil
             flushOutput(context: context)
             let version = String(cString: SSL_get_version(ssl))
             logger.debug("TLS handshake done", metadata: [
@@ -352,6 +364,8 @@ final class TLSEngine {
         default: break
         }
         state = .failed
+        handshakeTimer?.cancel()
+        handshakeTimer = nil
         logger.debug("TLS failed", metadata: ["tls.peer": "\(peerName)", "error": "\(error)"])
         let promise = handshakePromise
         handshakePromise = nil

@@ -4,7 +4,7 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: Sendable, Hashable {
             case unknownCA, nameMismatch, expired, certificateInvalid, handshakeFailure, alert
-            case ioError, configuration, closed
+            case ioError, configuration, closed, handshakeTimeout
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -25,6 +25,8 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let ioError = Code(.ioError)
         /// The CA file, certificate or key could not be loaded, or the settings contradict.
         public static let configuration = Code(.configuration)
+        /// The handshake did not finish in time (a silent or non-TLS peer).
+        public static let handshakeTimeout = Code(.handshakeTimeout)
         /// A write after the TLS session was closed.
         public static let closed = Code(.closed)
 
@@ -39,6 +41,7 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
             case .ioError: "I/O error"
             case .configuration: "configuration"
             case .closed: "closed"
+            case .handshakeTimeout: "handshake timeout"
             }
         }
     }

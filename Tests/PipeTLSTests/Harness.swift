@@ -9,7 +9,11 @@ import Testing
 import Glibc
 #endif
 
-let testLogger = Logger(label: "pipe-tls-tests")
+let testLogger: Logger = {
+    var logger = Logger(label: "pipe-tls-tests")
+    logger.logLevel = .debug
+    return logger
+}()
 let group = MultiThreadedEventLoopGroup.singleton
 
 struct TimeoutError: Error {}
