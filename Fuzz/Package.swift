@@ -18,6 +18,8 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
+        fuzzTarget("FuzzBase64", ["WireCore"]),
+        fuzzTarget("FuzzSCRAM", ["PipeAuth"]),
     ],
     swiftLanguageModes: [.v6]
 )
