@@ -20,7 +20,7 @@ struct TimeoutError: Error {}
 struct ClosedError: Error {}
 
 /// Collects decrypted bytes until `isComplete` says so; fails on an error, on close, or after 10 s.
-final class Collector: ChannelInboundHandler {
+final class Collector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     let promise: EventLoopPromise<[UInt8]>
     let isComplete: @Sendable ([UInt8]) -> Bool
