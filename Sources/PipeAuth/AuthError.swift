@@ -2,7 +2,7 @@
 ///
 /// Its text names what failed and never contains a password, secret key, token, salted password,
 /// proof or signature.
-public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct AuthError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: Sendable, Hashable {
             case malformedServerMessage, serverError, nonceMismatch, serverSignatureMismatch
@@ -45,10 +45,13 @@ public struct AuthError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Code
     /// What was being done ("SCRAM-SHA-256 server-first-message"), and detail safe to log.
     public var context: String
+    /// The underlying error, when there is one.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ context: String) {
+    public init(_ code: Code, _ context: String, cause: (any Error)? = nil) {
         self.code = code
         self.context = context
+        self.cause = cause
     }
 
     public var description: String { "\(code): \(context)" }

@@ -113,7 +113,7 @@ public func addTLS(to channel: any Channel, context: TLSContext, serverHostname:
         do {
             try channel.pipeline.syncOperations.addHandler(handler, position: .first)
         } catch {
-            promise.fail(TLSError(.ioError, "cannot start TLS with \(serverHostname ?? "server"): \(error)"))
+            promise.fail(TLSError(.ioError, "cannot start TLS with \(serverHostname ?? "server"): \(error)", cause: error))
         }
         return promise.futureResult
     }

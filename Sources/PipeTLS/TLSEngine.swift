@@ -326,7 +326,7 @@ final class TLSEngine {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let promise = handshakePromise {
             handshakePromise = nil
-            promise.fail(error as? TLSError ?? TLSError(.ioError, "connection to \(peerName) failed during the TLS handshake: \(error)"))
+            promise.fail(error as? TLSError ?? TLSError(.ioError, "connection to \(peerName) failed during the TLS handshake: \(error)", cause: error))
         }
         context.fireErrorCaught(error)
     }

@@ -1,6 +1,6 @@
 /// The one error type of PipeTLS: what failed in the handshake or on the connection, with the
 /// text of OpenSSL's error queue. Holds no key material.
-public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct TLSError: Error, Sendable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: Sendable, Hashable {
             case unknownCA, nameMismatch, expired, certificateInvalid, handshakeFailure, alert
@@ -53,12 +53,16 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     public var alertDescription: String?
     /// The entries of OpenSSL's error queue at the time of the failure.
     public var openSSLErrors: [String]
+    /// The underlying error (e.g. the channel's) when TLS failed because of it.
+    public var cause: (any Error)?
 
-    public init(_ code: Code, _ context: String, alertDescription: String? = nil, openSSLErrors: [String] = []) {
+    public init(_ code: Code, _ context: String, alertDescription: String? = nil, openSSLErrors: [String] = [],
+                cause: (any Error)? = nil) {
         self.code = code
         self.context = context
         self.alertDescription = alertDescription
         self.openSSLErrors = openSSLErrors
+        self.cause = cause
     }
 
     public var description: String {
