@@ -18,6 +18,9 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
+        fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
+        fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
+        fuzzTarget("FuzzStateLog", ["Storage"]),
         fuzzTarget("FuzzBase64", ["WireCore"]),
         fuzzTarget("FuzzSCRAM", ["PipeAuth"]),
     ],
