@@ -174,14 +174,23 @@ public final class PostgresConnection: Sendable {
 
     // MARK: operations
 
-    func withExclusive<T>(_ body: () async throws -> T) async throws -> T {
+    func acquire() throws {
         let wasBusy = busy.withLock { b in
             defer { b = true }
             return b
         }
         if wasBusy { throw PostgresError(code: .connectionBusy, context: "another operation is running on this connection") }
-        defer { busy.withLock { $0 = false } }
-        if closed.withLock({ $0 }) { throw PostgresError(code: .connectionClosed, context: "connection is closed") }
+        if closed.withLock({ $0 }) {
+            release()
+            throw PostgresError(code: .connectionClosed, context: "connection is closed")
+        }
+    }
+
+    func release() { busy.withLock { $0 = false } }
+
+    func withExclusive<T>(_ body: () async throws -> T) async throws -> T {
+        try acquire()
+        defer { release() }
         return try await body()
     }
 
