@@ -156,17 +156,18 @@ public final class ReplicationStream: AsyncSequence, Sendable {
     }
 
     let connection: PostgresConnection
-    let initialDecoder: PgOutputDecoder
+    /// The pgoutput protocol version in use.
+    public let protocolVersion: Int
     let shared: Mutex<Shared>
-    private let iteratorMade = Mutex(false)
+    let cursor: Cursor
 
     init(connection: PostgresConnection, decoder: PgOutputDecoder, start: LSN) {
         self.connection = connection
-        self.initialDecoder = decoder
+        self.protocolVersion = decoder.protocolVersion
+        self.cursor = Cursor(decoder: decoder)
         self.shared = Mutex(Shared(flushed: start, received: start))
     }
 
-    public var protocolVersion: Int { initialDecoder.protocolVersion }
 
     /// The position everything up to which the application has durably handled; reported as the
     /// flush and apply positions from now on (the server may then recycle WAL before it).
@@ -200,79 +201,74 @@ public final class ReplicationStream: AsyncSequence, Sendable {
         PostgresTime.pgMicros(unixMicros: Int64(Date().timeIntervalSince1970 * 1_000_000))
     }
 
-    public func makeAsyncIterator() -> AsyncIterator {
-        let already = iteratorMade.withLock { m in
-            defer { m = true }
-            return m
-        }
-        return AsyncIterator(stream: self, decoder: initialDecoder, usable: !already)
-    }
-
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let stream: ReplicationStream
+    /// Iteration state; one consumer at a time (a later `for` loop continues where the last stopped).
+    final class Cursor: @unchecked Sendable {
         var decoder: PgOutputDecoder
         var machine = ReplicationStateMachine()
         var batch: ArraySlice<BackendMessage> = []
-        var done: Bool
+        var done = false
         var sawStopRequest = false
+        init(decoder: PgOutputDecoder) { self.decoder = decoder }
+    }
 
-        init(stream: ReplicationStream, decoder: PgOutputDecoder, usable: Bool) {
-            self.stream = stream
-            self.decoder = decoder
-            self.done = !usable
-        }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(stream: self) }
 
-        public mutating func next() async throws -> ReplicationEvent? {
-            guard !done else { return nil }
-            do {
-                while true {
-                    guard let m = batch.popFirst() else {
-                        batch = try await stream.connection.wire.nextBatch()[...]
-                        if !sawStopRequest, stream.shared.withLock({ $0.stopRequested }) {
-                            sawStopRequest = true
-                            _ = machine.stopRequested()
-                        }
-                        continue
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let stream: ReplicationStream
+        public mutating func next() async throws -> ReplicationEvent? { try await stream.next() }
+    }
+
+    /// The next pgoutput message, or nil once the stream ended (after `stop()` or the server's CopyDone).
+    public func next() async throws -> ReplicationEvent? {
+        let c = cursor
+        guard !c.done else { return nil }
+        do {
+            while true {
+                guard let m = c.batch.popFirst() else {
+                    c.batch = try await connection.wire.nextBatch()[...]
+                    if !c.sawStopRequest, shared.withLock({ $0.stopRequested }) {
+                        c.sawStopRequest = true
+                        _ = c.machine.stopRequested()
                     }
-                    let flushed: LSN
-                    if case .copyData = m { flushed = .zero } else { flushed = stream.shared.withLock { $0.flushed } }
-                    var action = machine.received(m, flushed: flushed, now: 0)
-                    if case .sendStatus = action {
-                        // Keepalive asking for a reply: answer with the confirmed position.
-                        let f = stream.shared.withLock { s in
-                            s.received = Swift.max(s.received, machine.received)
-                            return s.flushed
-                        }
-                        action = .sendStatus(StandbyStatus(write: Swift.max(machine.received, f), flush: f, apply: f,
-                                                           clock: ReplicationStream.nowPostgresMicros(), replyRequested: false))
-                    }
-                    switch action {
-                    case .wait:
-                        continue
-                    case .deliver(let header, let payload):
-                        return ReplicationEvent(header: header, message: try decoder.decode(payload.buffer))
-                    case .sendStatus(let status):
-                        stream.connection.wire.sendNoWait(.copyData(status.encoded()))
-                    case .sendCopyDone:
-                        let first = stream.shared.withLock { s in
-                            defer { s.stopRequested = true }
-                            return !s.stopRequested
-                        }
-                        if first { try await stream.connection.wire.send([.copyDone]) }
-                    case .finished:
-                        done = true
-                        if !batch.isEmpty { stream.connection.wire.pushBack(batch) }
-                        stream.connection.release()
-                        return nil
-                    case .fail(let e):
-                        throw e
-                    }
+                    continue
                 }
-            } catch {
-                done = true
-                stream.connection.release()
-                throw error
+                var action = c.machine.received(m, flushed: .zero, now: 0)
+                if case .sendStatus = action {
+                    // Keepalive asking for a reply: answer with the confirmed position.
+                    let received = c.machine.received
+                    let f = shared.withLock { s in
+                        s.received = Swift.max(s.received, received)
+                        return s.flushed
+                    }
+                    action = .sendStatus(StandbyStatus(write: Swift.max(received, f), flush: f, apply: f,
+                                                       clock: ReplicationStream.nowPostgresMicros(), replyRequested: false))
+                }
+                switch action {
+                case .wait:
+                    continue
+                case .deliver(let header, let payload):
+                    return ReplicationEvent(header: header, message: try c.decoder.decode(payload.buffer))
+                case .sendStatus(let status):
+                    connection.wire.sendNoWait(.copyData(status.encoded()))
+                case .sendCopyDone:
+                    let first = shared.withLock { s in
+                        defer { s.stopRequested = true }
+                        return !s.stopRequested
+                    }
+                    if first { try await connection.wire.send([.copyDone]) }
+                case .finished:
+                    c.done = true
+                    if !c.batch.isEmpty { connection.wire.pushBack(c.batch) }
+                    connection.release()
+                    return nil
+                case .fail(let e):
+                    throw e
+                }
             }
+        } catch {
+            c.done = true
+            connection.release()
+            throw error
         }
     }
 }

@@ -80,10 +80,9 @@ struct ReplicationStateMachine {
         case (.finished, _), (.failed, _):
             return .fail(.unexpected("\(StartupStateMachine.name(message)) after the replication stream ended"))
         case (_, .copyData(var body)):
-            guard case .streaming = state else {
-                if case .stopping(_, false) = state { return .wait }  // in flight before our CopyDone
-                return fail(.unexpected("CopyData after CopyDone"))
-            }
+            // Data in flight when we asked to stop is dropped: the application did not see it,
+            // so it does not confirm it, and the next START_REPLICATION sends it again.
+            guard case .streaming = state else { return .wait }
             guard let kind = body.readInteger(as: UInt8.self) else { return fail(.malformed("empty CopyData")) }
             switch kind {
             case UInt8(ascii: "w"):
