@@ -103,12 +103,12 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
                 sslMode = m
             case "sslrootcert": sslRootCert = value
             case "host":
-                if value.hasPrefix("/") { unixSocketPath = value } else { host = value }
+                if value.hasPrefix("/") { unixSocketPath = value } else { self.host = value }
             case "port":
                 guard let p = Int(value), (1...65535).contains(p) else { throw bad("invalid port") }
-                port = p
-            case "user": user = value
-            case "password": password = value
+                self.port = p
+            case "user": self.user = value
+            case "password": self.password = value
             case "dbname": database = value
             case "application_name": applicationName = value
             case "connect_timeout":
@@ -120,7 +120,7 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible {
                 options[key] = value
             }
         }
-        if host.hasPrefix("/") { unixSocketPath = host }
+        if self.host.hasPrefix("/") { unixSocketPath = self.host }
     }
 
     static func percentDecode(_ s: Substring) throws(PostgresError) -> String {
