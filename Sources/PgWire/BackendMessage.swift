@@ -220,3 +220,16 @@ public struct BackendMessageDecoder: Sendable {
         return fields
     }
 }
+
+extension BackendMessageDecoder {
+    /// Decodes every complete message in `bytes` (a trailing partial message is left out).
+    public func decodeAll(_ bytes: [UInt8]) throws(PostgresError) -> [BackendMessage] {
+        var buffer = ByteBuffer(bytes: bytes)
+        var out: [BackendMessage] = []
+        while let m = try decode(&buffer) {
+            if case .dataRow(let row) = m { _ = row.columns }
+            out.append(m)
+        }
+        return out
+    }
+}

@@ -239,3 +239,10 @@ public struct PgOutputDecoder: Sendable {
         return values
     }
 }
+
+extension PgOutputDecoder {
+    /// Decodes one pgoutput message from raw bytes.
+    public mutating func decode(bytes: [UInt8]) throws(PostgresError) -> PgOutputMessage {
+        try decode(ByteBuffer(bytes: bytes))
+    }
+}
