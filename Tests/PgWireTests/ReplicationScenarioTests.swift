@@ -30,7 +30,7 @@ import Testing
         defer { Task { await c.close() } }
         let e = await #expect(throws: PostgresError.self) { try await c.simpleQuery("SELECT 1; SELECT nope FROM pg_class") }
         #expect(e?.sqlState == "42703")
-        #expect(e?.position == 8)
+        #expect(e?.position == 18)  // 1-based, in the whole query string
         let table = TestEnv.unique("pgw_u")
         try await c.simpleQuery("CREATE TEMP TABLE \(table) (id int PRIMARY KEY)")
         try await c.query("INSERT INTO \(table) VALUES ($1)", [.int(1)])
