@@ -16,3 +16,16 @@ import Testing
         #expect(r2.first?.string(1) == "hé")
     }
 }
+
+@Suite struct SSLModeTests {
+    /// The dev servers run without TLS: `prefer` falls back to plain TCP, `require` is a clear error.
+    @Test(arguments: PgTestServer.allCases)
+    func requireAgainstAServerWithoutTLS(_ server: PgTestServer) async throws {
+        guard var c = server.configuration() else { return }
+        c.unixSocketPath = nil
+        c.sslMode = .require
+        let e = await #expect(throws: PostgresError.self) { _ = try await PostgresConnection.connect(c) }
+        #expect(e?.code == .tlsRequired)
+        #expect(e.map { !"\($0)".contains(c.password ?? "\u{0}") } == true)
+    }
+}
