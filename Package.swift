@@ -59,19 +59,19 @@ let package = Package(
         // Minimal HTTP/1.1 (request/response parsers, server for /metrics, client for S3).
         .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, swiftSettings: swiftSettings),
         // YAML reader and the typed configuration of every connector class.
-        .target(name: "PipeConfig", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        .target(name: "PipeConfig", dependencies: ["WireCore"], exclude: ["REFERENCE.md"], swiftSettings: swiftSettings),
         // Logging, Prometheus metrics, HTTP endpoints, progress reporting, backoff.
         .target(name: "PipeRuntime",
                 dependencies: ["HTTPWire", "PipeConfig", log, metrics,
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
                 swiftSettings: swiftSettings),
         // Embedded append-only key-value state store.
-        .target(name: "Storage", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        .target(name: "Storage", dependencies: ["WireCore"], exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
 
         .target(name: "KafkaWire",
-                dependencies: ["WireCore", "Codecs", "PipeAuth", "PipeTLS", log, metrics,
+                dependencies: ["CZlib", "WireCore", "Codecs", "PipeAuth", "PipeTLS", log, metrics,
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
-                swiftSettings: swiftSettings),
+                exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "PgWire", dependencies: ["WireCore", "PipeAuth", "PipeTLS", log] + nio,
                 swiftSettings: swiftSettings),
         .target(name: "ClickHouseNative", dependencies: ["WireCore", "Codecs", "PipeTLS", log] + nio,
@@ -103,10 +103,12 @@ let package = Package(
         .testTarget(name: "PipeAuthTests", dependencies: ["PipeTestSupport", "PipeAuth"], swiftSettings: swiftSettings),
         .testTarget(name: "PipeTLSTests", dependencies: ["PipeTestSupport", "PipeTLS"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "HTTPWireTests", dependencies: ["PipeTestSupport", "HTTPWire"] + nio, swiftSettings: swiftSettings),
-        .testTarget(name: "PipeConfigTests", dependencies: ["PipeTestSupport", "PipeConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipeConfigTests", dependencies: ["PipeTestSupport", "PipeConfig"], exclude: ["Examples"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "PipeRuntimeTests", dependencies: ["PipeTestSupport", "PipeRuntime"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "StorageTests", dependencies: ["PipeTestSupport", "Storage"], swiftSettings: swiftSettings),
-        .testTarget(name: "KafkaWireTests", dependencies: ["PipeTestSupport", "KafkaWire"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "KafkaWireTests", dependencies: ["PipeTestSupport", "KafkaWire"] + nio, exclude: ["Fixtures"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "PgWireTests", dependencies: ["PipeTestSupport", "PgWire"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "ClickHouseNativeTests", dependencies: ["PipeTestSupport", "ClickHouseNative"] + nio,
                     swiftSettings: swiftSettings),

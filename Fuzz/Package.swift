@@ -20,6 +20,9 @@ let package = Package(
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
         fuzzTarget("FuzzPgBackend", ["PgWire"]),
         fuzzTarget("FuzzPgOutput", ["PgWire"]),
+        fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
+        fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
+        fuzzTarget("FuzzStateLog", ["Storage"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,0 @@
-import Testing
-import PipeConfig
-
-@Test func PipeConfigModuleLinks() {
-    #expect(PipeConfigModule.name == "PipeConfig")
-}

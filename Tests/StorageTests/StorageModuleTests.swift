@@ -1,6 +1,0 @@
-import Testing
-import Storage
-
-@Test func StorageModuleLinks() {
-    #expect(StorageModule.name == "Storage")
-}
