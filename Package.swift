@@ -51,13 +51,15 @@ let package = Package(
         .target(name: "WireCore", dependencies: [.product(name: "NIOCore", package: "swift-nio")],
                 swiftSettings: swiftSettings),
         // Compression: gzip (zlib), Snappy, LZ4, Zstandard in Swift.
-        .target(name: "Codecs", dependencies: ["CZlib", "WireCore"], swiftSettings: swiftSettings),
+        .target(name: "Codecs", dependencies: ["CZlib", "WireCore"], exclude: ["DESIGN.md"],
+                swiftSettings: swiftSettings),
         // Hashes/HMAC/PBKDF2 (libcrypto), SCRAM, AWS SigV4: shared by Kafka, PostgreSQL and S3.
         .target(name: "PipeAuth", dependencies: ["COpenSSL", "WireCore"], swiftSettings: swiftSettings),
         // Client TLS over OpenSSL as a NIO channel handler.
         .target(name: "PipeTLS", dependencies: ["COpenSSL", log] + nio, swiftSettings: swiftSettings),
         // Minimal HTTP/1.1 (request/response parsers, server for /metrics, client for S3).
-        .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, swiftSettings: swiftSettings),
+        .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, exclude: ["DESIGN.md"],
+                swiftSettings: swiftSettings),
         // YAML reader and the typed configuration of every connector class.
         .target(name: "PipeConfig", dependencies: ["WireCore"], exclude: ["REFERENCE.md"], swiftSettings: swiftSettings),
         // Logging, Prometheus metrics, HTTP endpoints, progress reporting, backoff.

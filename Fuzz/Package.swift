@@ -20,9 +20,16 @@ let package = Package(
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
         fuzzTarget("FuzzPgBackend", ["PgWire"]),
         fuzzTarget("FuzzPgOutput", ["PgWire"]),
+        fuzzTarget("FuzzJSON", ["WireCore"]),
+        fuzzTarget("FuzzHTTPRequest", ["HTTPWire"]),
+        fuzzTarget("FuzzHTTPResponse", ["HTTPWire"]),
         fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
         fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
         fuzzTarget("FuzzStateLog", ["Storage"]),
+        fuzzTarget("FuzzSnappy", ["Codecs"]),
+        fuzzTarget("FuzzLZ4", ["Codecs"]),
+        fuzzTarget("FuzzZstd", ["Codecs"]),
+        fuzzTarget("FuzzGzip", ["Codecs"]),
     ],
     swiftLanguageModes: [.v6]
 )

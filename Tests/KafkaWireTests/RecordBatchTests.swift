@@ -1,6 +1,7 @@
 @testable import KafkaWire
 import NIOCore
 import Testing
+import WireCore
 
 private func bytes(_ s: String) -> ByteBuffer { ByteBuffer(string: s) }
 
@@ -17,19 +18,19 @@ private func sampleRecords(base: Int64 = 100, count: Int = 5) -> [KafkaRecord] {
 @Suite struct CRC32CTests {
     @Test func knownVectors() {
         // RFC 3720 (iSCSI) B.4 and the usual check value.
-        #expect(KafkaCRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
-        #expect(KafkaCRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
-        #expect(KafkaCRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
-        #expect(KafkaCRC32C.checksum((0..<32).map { UInt8($0) }) == 0x46DD_794E)
-        #expect(KafkaCRC32C.checksum([]) == 0)
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(CRC32C.checksum([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(CRC32C.checksum((0..<32).map { UInt8($0) }) == 0x46DD_794E)
+        #expect(CRC32C.checksum([]) == 0)
     }
 
     @Test func seedContinuesAChecksum() {
         let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
-        let whole = KafkaCRC32C.checksum(data)
+        let whole = CRC32C.checksum(data)
         for split in [0, 1, 7, 8, 9, 500, 999, 1000] {
-            let first = data[..<split].withUnsafeBytes { KafkaCRC32C.checksum($0) }
-            let both = data[split...].withUnsafeBytes { KafkaCRC32C.checksum($0, seed: first) }
+            let first = data[..<split].withUnsafeBytes { CRC32C.checksum($0) }
+            let both = data[split...].withUnsafeBytes { CRC32C.checksum($0, seed: first) }
             #expect(both == whole, "split at \(split)")
         }
     }
@@ -65,7 +66,7 @@ private func sampleRecords(base: Int64 = 100, count: Int = 5) -> [KafkaRecord] {
         #expect(b[16] == 2)  // magic
         #expect(Array(b[21..<23]) == [0, 0x10])  // attributes: transactional
         let crc = UInt32(b[17]) << 24 | UInt32(b[18]) << 16 | UInt32(b[19]) << 8 | UInt32(b[20])
-        #expect(crc == KafkaCRC32C.checksum(Array(b[21...])))
+        #expect(crc == CRC32C.checksum(Array(b[21...])))
         // The record: length 7, attributes 0, timestamp delta 0, offset delta 0, key -1 (zigzag 1),
         // value length 1 (zigzag 2), "a", no headers.
         #expect(Array(b[61...]) == [14, 0, 0, 0, 1, 2, 0x61, 0])
@@ -137,14 +138,31 @@ private func sampleRecords(base: Int64 = 100, count: Int = 5) -> [KafkaRecord] {
         #expect(try RecordBatch.decodeAll(cut).map(\.baseOffset) == [0])
     }
 
-    @Test func unavailableCodecsFailWithATypedError() throws {
-        for codec in [KafkaCompressionCodec.snappy, .lz4, .zstd] {
-            var buffer = ByteBuffer()
-            let error = #expect(throws: KafkaWireError.self) {
-                try RecordBatch(records: sampleRecords(), attributes: .init(compression: codec)).encode(into: &buffer)
-            }
-            #expect(error?.code == .unsupportedCompression)
-        }
+    @Test(arguments: KafkaCompressionCodec.allCases)
+    func everyCodecRoundTrips(codec: KafkaCompressionCodec) throws {
+        var buffer = ByteBuffer()
+        let records = sampleRecords(count: 50)
+        try RecordBatch(records: records, attributes: .init(compression: codec)).encode(into: &buffer)
+        let decoded = try RecordBatch.decodeAll(buffer)
+        #expect(decoded.count == 1)
+        #expect(decoded.first?.attributes.compression == codec)
+        #expect(decoded.first?.records == records)
+    }
+
+    @Test(arguments: [KafkaCompressionCodec.gzip, .snappy, .lz4, .zstd])
+    func corruptCompressedPayloadIsATypedError(codec: KafkaCompressionCodec) throws {
+        var buffer = ByteBuffer()
+        try RecordBatch(records: sampleRecords(count: 20), attributes: .init(compression: codec)).encode(into: &buffer)
+        var bytes = Array(buffer.readableBytesView)
+        // Cut the compressed payload short and fix length and CRC, so only the codec sees the damage.
+        bytes.removeLast(8)
+        let length = Int32(bytes.count - 12)
+        bytes.replaceSubrange(8..<12, with: withUnsafeBytes(of: length.bigEndian, Array.init))
+        let crc = CRC32C.checksum(Array(bytes[21...]))
+        bytes.replaceSubrange(17..<21, with: withUnsafeBytes(of: crc.bigEndian, Array.init))
+        var b = ByteBuffer(bytes: bytes)
+        let error = #expect(throws: KafkaWireError.self) { _ = try RecordBatch.decode(from: &b) }
+        #expect(error?.code == .compressionFailed)
     }
 
     @Test func inconsistentCountsAreRejected() throws {
@@ -153,7 +171,7 @@ private func sampleRecords(base: Int64 = 100, count: Int = 5) -> [KafkaRecord] {
         var bytes = Array(buffer.readableBytesView)
         // Claim 2^31-1 records (count at bytes 57..<61), then fix the CRC so only the count is wrong.
         bytes.replaceSubrange(57..<61, with: [0x7F, 0xFF, 0xFF, 0xFF])
-        let crc = KafkaCRC32C.checksum(Array(bytes[21...]))
+        let crc = CRC32C.checksum(Array(bytes[21...]))
         bytes.replaceSubrange(17..<21, with: [UInt8(crc >> 24), UInt8((crc >> 16) & 0xFF), UInt8((crc >> 8) & 0xFF), UInt8(crc & 0xFF)])
         var b = ByteBuffer(bytes: bytes)
         #expect(throws: KafkaWireError.self) { _ = try RecordBatch.decode(from: &b) }

@@ -15,6 +15,7 @@ let commands: [(name: String, usage: String, run: BenchCommand)] = [
     ("crc32c-bench", "[--mib N]   CRC-32C throughput", crc32cBench),
     ("store-bench", "--updates N [--writers W] [--mode async|sync|concurrent|all] DIR   durable single-key updates per second", storeBench),
     ("store-writer", "[--writers W] [--compact-min BYTES] DIR   writes until killed, one stdout line per acknowledged write", storeWriter),
+    ("codec-bench", "--file F [--seconds S] [--ref-zstd|lz4|snappy|gzip F]   codec MB/s", { try codecBench($0); return 0 }),
     ("store-lock-probe", "DIR   opens DIR; exit 3 and the error when it is locked", storeLockProbe),
     ("pgoutput-bench", "<setup|run|cleanup> --url URL [--rows N] [--slot S --publication P --endpos LSN] [--prefix X] [--socket DIR]   pgoutput decoding (bench/pgoutput.sh)",
      { try await pgoutputBench($0); return 0 }),

@@ -1,3 +1,4 @@
+import WireCore
 public import NIOCore
 
 /// One record header: a string key and a nullable value.
@@ -213,7 +214,7 @@ extension RecordBatch {
         let crc = buffer.withUnsafeReadableBytes { all in
             // The readable view starts at the reader index; the batch starts at `start`.
             let from = start - buffer.readerIndex + RecordBatch.crcStart
-            return KafkaCRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[from..<(end - buffer.readerIndex)]))
+            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[from..<(end - buffer.readerIndex)]))
         }
         buffer.setInteger(crc, at: start + 17)
     }
@@ -317,7 +318,7 @@ extension RecordBatch {
         guard magic == 2 else { throw KafkaWireError(.unsupportedMagic, "magic \(magic) at offset \(baseOffset)") }
         let crc = try batch.kafkaReadInteger(as: UInt32.self)
         if options.verifyCRC {
-            let actual = batch.withUnsafeReadableBytes { KafkaCRC32C.checksum($0) }
+            let actual = batch.withUnsafeReadableBytes { CRC32C.checksum($0) }
             guard actual == crc else {
                 throw KafkaWireError(.crcMismatch, "batch at offset \(baseOffset): stored \(crc), computed \(actual)")
             }

@@ -1,1 +1,0 @@
-print("kafka-pipe: not built yet")

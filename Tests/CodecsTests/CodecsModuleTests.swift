@@ -1,6 +1,0 @@
-import Testing
-import Codecs
-
-@Test func CodecsModuleLinks() {
-    #expect(CodecsModule.name == "Codecs")
-}

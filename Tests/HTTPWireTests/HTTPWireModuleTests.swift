@@ -1,6 +1,0 @@
-import Testing
-import HTTPWire
-
-@Test func HTTPWireModuleLinks() {
-    #expect(HTTPWireModule.name == "HTTPWire")
-}

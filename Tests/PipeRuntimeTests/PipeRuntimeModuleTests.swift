@@ -1,6 +1,0 @@
-import Testing
-import PipeRuntime
-
-@Test func PipeRuntimeModuleLinks() {
-    #expect(PipeRuntimeModule.name == "PipeRuntime")
-}
