@@ -14,8 +14,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 cd "$ROOT"
-swift build -c release --product pipe-bench 2>&1 | grep -E "error|Compiling|Build complete" | tail -3
-BENCH="$(swift build -c release --show-bin-path)/pipe-bench"
+# PIPE_BENCH_BIN: an already built pipe-bench (skips the build).
+if [ -n "${PIPE_BENCH_BIN:-}" ]; then
+  BENCH="$PIPE_BENCH_BIN"
+else
+  swift build -c release --product pipe-bench 2>&1 | grep -E "error|Build complete" | tail -3
+  BENCH="$(swift build -c release --show-bin-path)/pipe-bench"
+fi
 EXTRA=(); [ -n "$SOCKET" ] && EXTRA=(--socket "$SOCKET")
 PREFIX="pgobench_$$"
 cleanup() { "$BENCH" pgoutput-bench cleanup --url "$URL" --prefix "$PREFIX" "${EXTRA[@]}" >/dev/null 2>&1 || true; }
