@@ -15,7 +15,7 @@ public enum Gzip {
     /// Decompresses every gzip member in `input`; the output may not exceed `maxOutput` bytes.
     public static func decompress(_ input: [UInt8], maxOutput: Int = codecDefaultMaxOutput) throws -> [UInt8] {
         let d = try GzipDecompressor(maxOutput: maxOutput)
-        var out = try d.update(input)
+        let out = try d.update(input)
         try d.finish()
         return out
     }

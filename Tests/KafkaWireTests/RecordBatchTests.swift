@@ -181,12 +181,14 @@ private func sampleRecords(base: Int64 = 100, count: Int = 5) -> [KafkaRecord] {
 @Suite struct GzipTests {
     @Test func roundTripAndConcatenatedMembers() throws {
         let a = Array("hello, kafka ".utf8), b = Array(String(repeating: "x", count: 100_000).utf8)
-        let ca = try Gzip.compress(a), cb = try Gzip.compress(b)
+        let ca = try RecordCompression.compress(a, codec: .gzip), cb = try RecordCompression.compress(b, codec: .gzip)
         #expect(ca[0] == 0x1F && ca[1] == 0x8B)
-        #expect(try Gzip.decompress(ca + cb, maxOutput: 1 << 20) == a + b)
-        #expect(throws: KafkaWireError.self) { _ = try Gzip.decompress(cb, maxOutput: 1000) }
-        #expect(throws: KafkaWireError.self) { _ = try Gzip.decompress(Array(ca.dropLast(4)), maxOutput: 1 << 20) }
-        #expect(throws: KafkaWireError.self) { _ = try Gzip.decompress([1, 2, 3, 4], maxOutput: 1 << 20) }
+        #expect(try RecordCompression.decompress(ca + cb, codec: .gzip, maxOutput: 1 << 20) == a + b)
+        #expect(throws: KafkaWireError.self) { _ = try RecordCompression.decompress(cb, codec: .gzip, maxOutput: 1000) }
+        #expect(throws: KafkaWireError.self) {
+            _ = try RecordCompression.decompress(Array(ca.dropLast(4)), codec: .gzip, maxOutput: 1 << 20)
+        }
+        #expect(throws: KafkaWireError.self) { _ = try RecordCompression.decompress([1, 2, 3, 4], codec: .gzip, maxOutput: 1 << 20) }
     }
 }
 
@@ -201,7 +203,7 @@ private func sampleRecords(base: Int64 = 100, count: Int = 5) -> [KafkaRecord] {
         for field in [key, value] {
             if let field { body.writeInteger(Int32(field.count)); body.writeBytes(field) } else { body.writeInteger(Int32(-1)) }
         }
-        let crc = Gzip.crc32(Array(body.readableBytesView))
+        let crc = LegacyCRC32.crc32(Array(body.readableBytesView))
         var m = ByteBuffer()
         m.writeInteger(offset)
         m.writeInteger(Int32(4 + body.readableBytes))
@@ -231,7 +233,7 @@ private func sampleRecords(base: Int64 = 100, count: Int = 5) -> [KafkaRecord] {
             Self.message(offset: Int64(i), magic: 1, timestamp: 500 + Int64(i), key: nil, value: Array("m\(i)".utf8))
         }
         let wrapper = Self.message(offset: 42, magic: 1, attributes: 1, timestamp: 502, key: nil,
-                                   value: try Gzip.compress(inner))
+                                   value: try RecordCompression.compress(inner, codec: .gzip))
         let batches = try RecordBatch.decodeAll(ByteBuffer(bytes: wrapper))
         #expect(batches.count == 1)
         #expect(batches[0].records.map(\.offset) == [40, 41, 42])

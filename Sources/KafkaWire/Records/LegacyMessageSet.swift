@@ -111,7 +111,7 @@ extension ByteBuffer {
     }
 }
 
-extension Gzip {
+enum LegacyCRC32 {
     /// zlib's CRC-32 (the legacy message checksum).
     static func crc32(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBufferPointer { p in
