@@ -56,7 +56,7 @@ let package = Package(
         // Hashes/HMAC/PBKDF2 (libcrypto), SCRAM, AWS SigV4: shared by Kafka, PostgreSQL and S3.
         .target(name: "PipeAuth", dependencies: ["COpenSSL", "WireCore"], swiftSettings: swiftSettings),
         // Client TLS over OpenSSL as a NIO channel handler.
-        .target(name: "PipeTLS", dependencies: ["COpenSSL", log] + nio, swiftSettings: swiftSettings),
+        .target(name: "PipeTLS", dependencies: ["COpenSSL", log] + nio, exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         // Minimal HTTP/1.1 (request/response parsers, server for /metrics, client for S3).
         .target(name: "HTTPWire", dependencies: ["WireCore", "PipeTLS", log] + nio, exclude: ["DESIGN.md"],
                 swiftSettings: swiftSettings),

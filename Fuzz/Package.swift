@@ -30,6 +30,8 @@ let package = Package(
         fuzzTarget("FuzzLZ4", ["Codecs"]),
         fuzzTarget("FuzzZstd", ["Codecs"]),
         fuzzTarget("FuzzGzip", ["Codecs"]),
+        fuzzTarget("FuzzBase64", ["WireCore"]),
+        fuzzTarget("FuzzSCRAM", ["PipeAuth"]),
     ],
     swiftLanguageModes: [.v6]
 )

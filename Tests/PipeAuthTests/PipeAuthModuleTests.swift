@@ -1,6 +1,0 @@
-import Testing
-import PipeAuth
-
-@Test func PipeAuthModuleLinks() {
-    #expect(PipeAuthModule.name == "PipeAuth")
-}

@@ -1,6 +1,0 @@
-import Testing
-import PipeTLS
-
-@Test func PipeTLSModuleLinks() {
-    #expect(PipeTLSModule.name == "PipeTLS")
-}
