@@ -16,8 +16,8 @@ import Testing
         let start: LSN
 
         func close() async {
-            _ = try? await sql.simpleQuery("DROP PUBLICATION IF EXISTS \(publication); DROP TABLE IF EXISTS \(table) CASCADE")
             await repl.close()
+            _ = try? await sql.simpleQuery("DROP PUBLICATION IF EXISTS \(publication); DROP TABLE IF EXISTS \(table) CASCADE")
             await sql.close()
         }
     }

@@ -134,7 +134,6 @@ import Testing
         // The temporary slot belongs to the fixture's session: use a permanent one here.
         let slot = TestEnv.unique("pgw_stream")
         _ = try await f.sql.simpleQuery("SELECT pg_create_logical_replication_slot('\(slot)', 'pgoutput')")
-        defer { Task { _ = try? await f.sql.simpleQuery("SELECT pg_drop_replication_slot('\(slot)')") } }
         _ = try await f.sql.simpleQuery("""
             BEGIN;
             INSERT INTO \(f.table) SELECT g, repeat('t', 100) FROM generate_series(20001, 23000) g;
@@ -158,6 +157,12 @@ import Testing
             default: break
             }
             if committed { break }
+        }
+        // A permanent slot holds WAL back: drop it once the walsender has let go of it.
+        await repl.close()
+        for _ in 0..<50 {
+            if (try? await f.sql.simpleQuery("SELECT pg_drop_replication_slot('\(slot)')")) != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
         }
         #expect(starts > 1 && starts == stops)
         #expect(inserts >= 3000)  // the aborted rows may have been streamed before the abort
