@@ -75,7 +75,7 @@ let package = Package(
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
                 exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "PgWire", dependencies: ["WireCore", "PipeAuth", "PipeTLS", log] + nio,
-                swiftSettings: swiftSettings),
+                exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "ClickHouseNative", dependencies: ["WireCore", "Codecs", "PipeTLS", log] + nio,
                 swiftSettings: swiftSettings),
         .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio,
@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(name: "kafka-codegen", path: "Tools/kafka-codegen", swiftSettings: swiftSettings),
         // Benchmark drivers (run by bench/*.sh).
         .executableTarget(name: "pipe-bench",
-                          dependencies: ["Storage", "Codecs", "KafkaWire", "WireCore"],
+                          dependencies: ["Storage", "Codecs", "KafkaWire", "WireCore", "PgWire"],
                           path: "Tools/pipe-bench", swiftSettings: swiftSettings),
 
         // Helpers shared by the test targets: where the services are, running the binary.
@@ -111,7 +111,8 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["PipeTestSupport", "Storage"], swiftSettings: swiftSettings),
         .testTarget(name: "KafkaWireTests", dependencies: ["PipeTestSupport", "KafkaWire"] + nio, exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PgWireTests", dependencies: ["PipeTestSupport", "PgWire"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "PgWireTests", dependencies: ["PipeTestSupport", "PgWire"] + nio, exclude: ["Fixtures"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "ClickHouseNativeTests", dependencies: ["PipeTestSupport", "ClickHouseNative"] + nio,
                     swiftSettings: swiftSettings),
         .testTarget(name: "S3ClientTests", dependencies: ["PipeTestSupport", "S3Client"] + nio, swiftSettings: swiftSettings),

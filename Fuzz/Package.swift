@@ -18,6 +18,8 @@ let package = Package(
     targets: [
         .target(name: "FuzzSupport"),
         fuzzTarget("FuzzYAML", ["PipeConfig"]),
+        fuzzTarget("FuzzPgBackend", ["PgWire"]),
+        fuzzTarget("FuzzPgOutput", ["PgWire"]),
         fuzzTarget("FuzzJSON", ["WireCore"]),
         fuzzTarget("FuzzHTTPRequest", ["HTTPWire"]),
         fuzzTarget("FuzzHTTPResponse", ["HTTPWire"]),

@@ -1,4 +1,0 @@
-// PgWire module. See DESIGN.md in this folder where present.
-public enum PgWireModule {
-    public static let name = "PgWire"
-}

@@ -1,6 +1,0 @@
-import Testing
-import PgWire
-
-@Test func PgWireModuleLinks() {
-    #expect(PgWireModule.name == "PgWire")
-}
