@@ -224,7 +224,7 @@ import Testing
         }
         try await stream.sendStandbyStatus()
         try await Task.sleep(for: .milliseconds(300))
-        let restart = try Run.program("/usr/sbin/runuser", ["-u", "postgres", "--", bin + "/pg_ctl", "-D", data, "restart", "-m", "fast", "-w"], timeout: 120)
+        let restart = try await Run.program("/usr/sbin/runuser", ["-u", "postgres", "--", bin + "/pg_ctl", "-D", data, "restart", "-m", "fast", "-w"], timeout: 120)
         #expect(restart.status == 0, "\(restart.stderr)")
         await #expect(throws: PostgresError.self) { for try await _ in stream {} }
         guard let sql2 = try await server.connect(), let repl2 = try await server.connect(replication: true) else { return }

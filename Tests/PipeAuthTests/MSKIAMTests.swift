@@ -6,7 +6,7 @@ import Testing
 @Suite struct MSKIAMTests {
     static let date = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14T22:13:20Z
 
-    func payload(token: String?) throws -> [String: String] {
+    func payload(token: String?) async throws -> [String: String] {
         let credentials = AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE",
                                          secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", sessionToken: token)
         let bytes = MSKIAM.authPayload(host: "b-1.mycluster.abc123.c2.kafka.eu-west-1.amazonaws.com",
@@ -15,8 +15,8 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: String])
     }
 
-    @Test func payloadFields() throws {
-        let p = try payload(token: nil)
+    @Test func payloadFields() async throws {
+        let p = try await payload(token: nil)
         #expect(p["version"] == "2020_10_22")
         #expect(p["host"] == "b-1.mycluster.abc123.c2.kafka.eu-west-1.amazonaws.com")
         #expect(p["user-agent"] == "kafka-pipe/test")
@@ -29,12 +29,12 @@ import Testing
         #expect(p["x-amz-signature"]?.count == 64)
         #expect(p["x-amz-security-token"] == nil)
         #expect(p.count == 10)
-        let withToken = try payload(token: "IQoJb3JpZ2luX2VjE//token+/=")
+        let withToken = try await payload(token: "IQoJb3JpZ2luX2VjE//token+/=")
         #expect(withToken["x-amz-security-token"] == "IQoJb3JpZ2luX2VjE//token+/=")
         #expect(withToken["x-amz-signature"] != p["x-amz-signature"])
     }
 
-    @Test func payloadKeyOrder() throws {
+    @Test func payloadKeyOrder() async throws {
         let credentials = AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK", sessionToken: "T")
         let text = String(decoding: MSKIAM.authPayload(host: "h", credentials: credentials, region: "r", date: Self.date),
                           as: UTF8.self)
@@ -49,12 +49,12 @@ import Testing
     /// botocore's SigV4QueryAuth presigns the same `GET /?Action=kafka-cluster%3AConnect` for
     /// service kafka-cluster; its signature must equal ours, with and without a session token.
     @Test(arguments: [nil, "IQoJb3JpZ2luX2VjE//token+/="] as [String?])
-    func signatureMatchesBotocore(token: String?) throws {
-        guard (try? Run.program("/usr/bin/env", ["python3", "-c", "import botocore"]).status) == 0 else {
+    func signatureMatchesBotocore(token: String?) async throws {
+        guard (try? await Run.program("/usr/bin/env", ["python3", "-c", "import botocore"]).status) == 0 else {
             if TestEnv.isCI { Issue.record("python3 with botocore is required") } else { print("skipping: botocore missing") }
             return
         }
-        let p = try payload(token: token)
+        let p = try await payload(token: token)
         let script = #"""
 import json, sys, datetime
 from urllib.parse import urlsplit, parse_qs
@@ -72,13 +72,13 @@ for k in ["X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Expire
     assert q[k] == p[k.lower()], (k, q[k], p[k.lower()])
 print(q["X-Amz-Signature"])
 """#
-        let result = try Run.program("/usr/bin/env", ["python3", "-c", script],
+        let result = try await Run.program("/usr/bin/env", ["python3", "-c", script],
                                      input: try JSONSerialization.data(withJSONObject: p))
         try #require(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == p["x-amz-signature"])
     }
 
-    @Test func jsonEscaping() throws {
+    @Test func jsonEscaping() async throws {
         let credentials = AWSCredentials(accessKeyID: "AK", secretAccessKey: "SK")
         let bytes = MSKIAM.authPayload(host: "h", credentials: credentials, region: "r", date: Self.date,
                                        userAgent: "a\"b\\c\n\u{1}")

@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct SCRAMTests {
     // RFC 7677 §3.
-    @Test func rfc7677Example() throws {
+    @Test func rfc7677Example() async throws {
         var client = SCRAMClient(mechanism: .sha256, username: "user", password: "pencil", nonce: "rOprNGfwEbeRWgbNEkqO")
         #expect(String(decoding: client.clientFirstMessage(), as: UTF8.self) == "n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
         let serverFirst = "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
@@ -25,7 +25,7 @@ import Testing
         return client
     }
 
-    @Test func wrongServerSignatureIsRejected() throws {
+    @Test func wrongServerSignatureIsRejected() async throws {
         var client = started(password: "pencil2")
         _ = try client.receiveServerFirst(Self.serverFirst)
         let error = #expect(throws: AuthError.self) {
@@ -36,7 +36,7 @@ import Testing
         #expect(!(error?.description.contains("pencil") ?? true))
     }
 
-    @Test func serverErrorIsReported() throws {
+    @Test func serverErrorIsReported() async throws {
         var client = started()
         _ = try client.receiveServerFirst(Self.serverFirst)
         let error = #expect(throws: AuthError.self) { try client.receiveServerFinal(Array("e=invalid-proof".utf8)) }
@@ -65,7 +65,7 @@ import Testing
         #expect(error?.code == code, "\(message)")
     }
 
-    @Test func invalidUTF8AndOutOfOrderCalls() throws {
+    @Test func invalidUTF8AndOutOfOrderCalls() async throws {
         var fresh = SCRAMClient(mechanism: .sha512, username: "u", password: "p")
         #expect(throws: AuthError.self) { _ = try fresh.receiveServerFirst(Self.serverFirst) }
         #expect(throws: AuthError.self) { try fresh.receiveServerFinal(Array("v=AAAA".utf8)) }
@@ -119,18 +119,18 @@ import Testing
 
     /// SCRAM-SHA-256 and -512 against python's `scramp` acting as the server, good and bad password.
     @Test(arguments: [SCRAMClient.Mechanism.sha512, .sha256])
-    func againstScrampServer(mechanism: SCRAMClient.Mechanism) throws {
-        guard scrampAvailable() else {
+    func againstScrampServer(mechanism: SCRAMClient.Mechanism) async throws {
+        guard await scrampAvailable() else {
             if TestEnv.isCI { Issue.record("python3 with scramp is required") } else { print("skipping: pip install scramp") }
             return
         }
         for (password, shouldSucceed) in [("correct horse", true), ("wrong horse", false)] {
             var client = SCRAMClient(mechanism: mechanism, username: "alice", password: password)
             let first = client.clientFirstMessage()
-            let serverFirst = try scramp(mechanism, ["first": String(decoding: first, as: UTF8.self)])
+            let serverFirst = try await scramp(mechanism, ["first": String(decoding: first, as: UTF8.self)])
             #expect(serverFirst.hasPrefix("r="))
             let final = try client.receiveServerFirst(Array(serverFirst.utf8))
-            let serverFinal = try scramp(mechanism, ["first": String(decoding: first, as: UTF8.self),
+            let serverFinal = try await scramp(mechanism, ["first": String(decoding: first, as: UTF8.self),
                                                      "final": String(decoding: final, as: UTF8.self)])
             if shouldSucceed {
                 #expect(serverFinal.hasPrefix("v="), "\(serverFinal)")
@@ -145,13 +145,13 @@ import Testing
         }
     }
 
-    func scrampAvailable() -> Bool {
-        (try? Run.program("/usr/bin/env", ["python3", "-c", "import scramp"]).status) == 0
+    func scrampAvailable() async -> Bool {
+        (try? await Run.program("/usr/bin/env", ["python3", "-c", "import scramp"]).status) == 0
     }
 
     /// Replays the server side deterministically (fixed salt and server nonce), so the two
     /// stateless runs form one exchange.
-    func scramp(_ mechanism: SCRAMClient.Mechanism, _ input: [String: String]) throws -> String {
+    func scramp(_ mechanism: SCRAMClient.Mechanism, _ input: [String: String]) async throws -> String {
         let script = #"""
 import json, sys, scramp
 req = json.load(sys.stdin)
@@ -172,7 +172,7 @@ print(server.get_server_final())
         var payload = input
         payload["mechanism"] = mechanism.name
         let data = try JSONSerialization.data(withJSONObject: payload)
-        let result = try Run.program("/usr/bin/env", ["python3", "-c", script], input: data)
+        let result = try await Run.program("/usr/bin/env", ["python3", "-c", script], input: data)
         try #require(result.status == 0, "scramp failed: \(result.stderr)")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

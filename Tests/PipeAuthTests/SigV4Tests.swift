@@ -39,7 +39,7 @@ import Testing
         var body: [UInt8]
     }
 
-    static func parse(_ data: Data) throws -> ParsedRequest {
+    static func parse(_ data: Data) async throws -> ParsedRequest {
         let bytes = [UInt8](data)
         // Header block ends at the first empty line; the rest is the body.
         var headerEnd = bytes.count
@@ -113,13 +113,13 @@ import Testing
     }
 
     @Test(arguments: SigV4SuiteTests.cases)
-    func suiteCase(_ name: String) throws {
+    func suiteCase(_ name: String) async throws {
         let dir = try #require(Self.suiteDir).appendingPathComponent(name)
-        func file(_ f: String) throws -> String {
+        func file(_ f: String) async throws -> String {
             try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8)
         }
         let context = try JSONDecoder().decode(Context.self, from: Data(contentsOf: dir.appendingPathComponent("context.json")))
-        let request = try Self.parse(Data(contentsOf: dir.appendingPathComponent("request.txt")))
+        let request = try await Self.parse(Data(contentsOf: dir.appendingPathComponent("request.txt")))
         let date = try #require(ISO8601DateFormatter().date(from: context.timestamp))
         let signer = SigV4Signer(
             credentials: AWSCredentials(accessKeyID: context.credentials.access_key_id,
@@ -135,25 +135,25 @@ import Testing
         let h = signer.signHeaders(method: request.method, path: request.rawPath, query: query, headers: request.headers,
                                    payloadHash: payloadHash, date: date, addContentSHA256Header: context.sign_body,
                                    signSessionToken: signSessionToken)
-        #expect(h.canonicalRequest == (try file("header-canonical-request.txt")), "\(name) header canonical request")
-        #expect(h.stringToSign == (try file("header-string-to-sign.txt")), "\(name) header string to sign")
-        #expect(h.signature == (try file("header-signature.txt")), "\(name) header signature")
+        await #expect(h.canonicalRequest == (try file("header-canonical-request.txt")), "\(name) header canonical request")
+        await #expect(h.stringToSign == (try file("header-string-to-sign.txt")), "\(name) header string to sign")
+        await #expect(h.signature == (try file("header-signature.txt")), "\(name) header signature")
         let headerSigned = "\(request.method) \(target) HTTP/1.1\n" + request.headerBlock
             + h.headers.map { "\($0.name):\($0.value)\n" }.joined() + "\n" + String(decoding: request.body, as: UTF8.self)
-        #expect(headerSigned == (try file("header-signed-request.txt")), "\(name) header signed request")
+        await #expect(headerSigned == (try file("header-signed-request.txt")), "\(name) header signed request")
 
         // Query signing.
         let q = signer.presign(method: request.method, path: request.rawPath, query: query, headers: request.headers,
                                payloadHash: payloadHash, date: date, expires: context.expiration_in_seconds,
                                signSessionToken: signSessionToken)
-        #expect(q.canonicalRequest == (try file("query-canonical-request.txt")), "\(name) query canonical request")
-        #expect(q.stringToSign == (try file("query-string-to-sign.txt")), "\(name) query string to sign")
-        #expect(q.signature == (try file("query-signature.txt")), "\(name) query signature")
+        await #expect(q.canonicalRequest == (try file("query-canonical-request.txt")), "\(name) query canonical request")
+        await #expect(q.stringToSign == (try file("query-string-to-sign.txt")), "\(name) query string to sign")
+        await #expect(q.signature == (try file("query-signature.txt")), "\(name) query signature")
         let added = SigV4Signer.encodeQuery(q.queryItems.map { ($0.name, $0.value) })
         let fullQuery = (request.rawQuery.map { $0.isEmpty ? "" : $0 + "&" } ?? "") + added
         let querySigned = "\(request.method) \(request.rawPath)?\(fullQuery) HTTP/1.1\n" + request.headerBlock
             + "\n" + String(decoding: request.body, as: UTF8.self)
-        #expect(querySigned == (try file("query-signed-request.txt")), "\(name) query signed request")
+        await #expect(querySigned == (try file("query-signed-request.txt")), "\(name) query signed request")
     }
 }
 
@@ -178,8 +178,8 @@ import Testing
     /// S3 header signing against botocore's S3SigV4Auth for the same request, including a session
     /// token, an odd key and both payload-hash modes.
     @Test(arguments: [true, false])
-    func s3HeaderSigningMatchesBotocore(unsignedPayload: Bool) throws {
-        guard botocoreAvailable() else { return }
+    func s3HeaderSigningMatchesBotocore(unsignedPayload: Bool) async throws {
+        guard await botocoreAvailable() else { return }
         let credentials = AWSCredentials(accessKeyID: "AKIATESTKEY000000001", secretAccessKey: "testsecret-0123456789",
                                          sessionToken: "FwoGZXIvYXdzEJr//////////wEaDK+token=")
         let signer = SigV4Signer(credentials: credentials, region: "eu-west-1", service: "s3", normalizePath: false)
@@ -210,7 +210,7 @@ print(req.headers["Authorization"])
         let input: [String: Any] = ["url": url, "body": body.map { Int($0) }, "payload": payloadHash,
                                     "ak": credentials.accessKeyID, "sk": credentials.secretAccessKey,
                                     "token": credentials.sessionToken!]
-        let result = try Run.program("/usr/bin/env", ["python3", "-c", script],
+        let result = try await Run.program("/usr/bin/env", ["python3", "-c", script],
                                      input: try JSONSerialization.data(withJSONObject: input))
         try #require(result.status == 0, "\(result.stderr)")
         let authorization = signed.headers.first { $0.name == "Authorization" }?.value
@@ -218,8 +218,8 @@ print(req.headers["Authorization"])
         #expect(signed.headers.map(\.name) == ["X-Amz-Security-Token", "X-Amz-Date", "x-amz-content-sha256", "Authorization"])
     }
 
-    func botocoreAvailable() -> Bool {
-        if (try? Run.program("/usr/bin/env", ["python3", "-c", "import botocore"]).status) == 0 { return true }
+    func botocoreAvailable() async -> Bool {
+        if (try? await Run.program("/usr/bin/env", ["python3", "-c", "import botocore"]).status) == 0 { return true }
         if TestEnv.isCI { Issue.record("python3 with botocore is required") } else { print("skipping: botocore missing") }
         return false
     }

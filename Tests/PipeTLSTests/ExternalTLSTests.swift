@@ -9,7 +9,7 @@ import Testing
 /// listener, and PostgreSQL with sslmode=verify-full.
 @Suite(.serialized) struct ExternalTLSTests {
     let certs: TestCertificates
-    init() throws { certs = try TestCertificates.get() }
+    init() async throws { certs = try await TestCertificates.get() }
 
     /// Starts a helper server on a random loopback port; retries another port if it does not come up.
     func startServer(_ makeArguments: (Int) -> (String, [String])) async throws -> (Process, Int) {

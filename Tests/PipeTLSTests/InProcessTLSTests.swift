@@ -7,7 +7,7 @@ import Testing
 /// Client handler against the in-process OpenSSL server handler over a socketpair.
 @Suite struct InProcessTLSTests {
     let certs: TestCertificates
-    init() throws { certs = try TestCertificates.get() }
+    init() async throws { certs = try await TestCertificates.get() }
 
     var server: TLSServerConfiguration { TLSServerConfiguration(certFile: certs.serverCert, keyFile: certs.serverKey) }
 

@@ -17,11 +17,12 @@ struct TestCertificates: Sendable {
 
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    static let shared: Result<TestCertificates, any Error> = Result { try make() }
+    /// Made once per test process, by whichever test asks first.
+    static let shared = Task<TestCertificates, any Error> { try await make() }
 
-    static func get() throws -> TestCertificates { try shared.get() }
+    static func get() async throws -> TestCertificates { try await shared.value }
 
-    static func make() throws -> TestCertificates {
+    static func make() async throws -> TestCertificates {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kp-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = #"""
@@ -54,7 +55,7 @@ CNF
 openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem \
   -startdate 20200101000000Z -enddate 20200201000000Z -extfile server.ext -notext 2>/dev/null
 """#
-        let result = try Run.program("/bin/bash", ["-c", script], cwd: dir)
+        let result = try await Run.program("/bin/bash", ["-c", script], cwd: dir)
         guard result.status == 0 else {
             throw CertificateError(message: "openssl failed: \(result.stderr)")
         }
