@@ -142,7 +142,8 @@ public struct KafkaAdmin: Sendable {
     private func controller() async throws -> Int32? {
         if cluster.controllerID < 0 { try await cluster.metadata(topics: []) }
         let id = cluster.controllerID
-        return id >= 0 ? id : nil
+        // Some peers (librdkafka's mock) name a controller that is not in the broker list.
+        return id >= 0 && cluster.brokers.contains { $0.id == id } ? id : nil
     }
 
     /// Runs `body`, retrying retriable errors with backoff (and fresh metadata for `topic`).

@@ -277,13 +277,20 @@ final class KafkaConnection: Sendable {
     /// Sends an encoded request frame (its correlation id is filled in on the event loop) and
     /// returns the response frame without its size prefix.
     func sendFrame(_ frame: ByteBuffer, apiKey: Int16, version: Int16, timeout: TimeAmount) async throws -> ByteBuffer {
+        try await writeFrame(frame, apiKey: apiKey, version: version, timeout: timeout).get()
+    }
+
+    /// Writes a request now (in the caller's order) and returns the future of its response.
+    /// Writes from one thread reach the channel in the order they were made, which the
+    /// producer relies on to keep a partition's batches in sequence.
+    func writeFrame(_ frame: ByteBuffer, apiKey: Int16, version: Int16, timeout: TimeAmount) -> EventLoopFuture<ByteBuffer> {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let request = KafkaOutboundRequest(frame: frame, apiKey: apiKey, apiVersion: version, timeout: timeout,
                                            promise: promise)
         channel.writeAndFlush(request).whenFailure { error in
             promise.fail(KafkaWireError(.connectionFailed, "\(self.peer): \(error)", cause: error))
         }
-        return try await promise.futureResult.get()
+        return promise.futureResult
     }
 
     func close() async {

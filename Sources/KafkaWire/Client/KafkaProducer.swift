@@ -218,8 +218,11 @@ public final class KafkaProducer: Sendable {
                             self.wake.signal()
                         }
                     }
+                    // Written here, one after another, so a partition's batches reach the
+                    // broker in sequence order; only the waiting for responses runs in parallel.
                     for request in drained.requests {
-                        group.addTask { await self.execute(request) }
+                        let written = await write(request)
+                        group.addTask { await self.settle(request, written) }
                     }
                     if drained.requests.isEmpty {
                         let deadline = drained.needMetadata.isEmpty ? drained.nextWakeup
@@ -293,9 +296,15 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Sends one Produce request and settles its batches.
-    private func execute(_ request: ProducerAccumulator.Request) async {
-        var outcomes: [(ProducerBatch, ProducerAccumulator.BatchOutcome, KafkaWireError?)] = []
+    /// A Produce request on the wire (or the error that kept it off).
+    private struct Written: Sendable {
+        var response: EventLoopFuture<ByteBuffer>?
+        var peer: String
+        var version: Int16
+        var error: KafkaWireError?
+    }
+
+    private func write(_ request: ProducerAccumulator.Request) async -> Written {
         do {
             let connection = try await cluster.connection(to: request.broker)
             let version = try connection.version(for: ProduceRequest.self)
@@ -313,20 +322,36 @@ public final class KafkaProducer: Sendable {
                 let promise = connection.channel.eventLoop.makePromise(of: Void.self)
                 connection.channel.writeAndFlush(KafkaOutboundRequest(frame: frame, apiKey: ProduceRequest.apiKey, apiVersion: version,
                                                                       timeout: .seconds(1), promise: nil), promise: promise)
-                try await promise.futureResult.get()
+                let empty = promise.futureResult.map { ByteBuffer() }
+                return Written(response: empty, peer: connection.peer, version: version)
+            }
+            let response = connection.writeFrame(frame, apiKey: ProduceRequest.apiKey, version: version,
+                                                 timeout: cluster.configuration.requestTimeout)
+            return Written(response: response, peer: connection.peer, version: version)
+        } catch {
+            let e = error as? KafkaWireError ?? KafkaWireError(.connectionFailed, "broker \(request.broker)", cause: error)
+            return Written(response: nil, peer: "broker \(request.broker)", version: 0, error: e)
+        }
+    }
+
+    /// Waits for a Produce response and settles its batches.
+    private func settle(_ request: ProducerAccumulator.Request, _ written: Written) async {
+        var outcomes: [(ProducerBatch, ProducerAccumulator.BatchOutcome, KafkaWireError?)] = []
+        do {
+            if let e = written.error { throw e }
+            var body = try await written.response!.get()
+            if configuration.acks == 0 {
                 outcomes = request.batches.map { ($0, .delivered(baseOffset: -1), nil) }
             } else {
-                var body = try await connection.sendFrame(frame, apiKey: ProduceRequest.apiKey, version: version,
-                                                          timeout: cluster.configuration.requestTimeout)
-                let response = try KafkaFrame.decodeResponse(to: ProduceRequest.self, version: version, from: &body).response
+                let response = try KafkaFrame.decodeResponse(to: ProduceRequest.self, version: written.version, from: &body).response
                 for b in request.batches {
                     guard let p = response.responses.first(where: { $0.name == b.topic })?.partitionResponses
                         .first(where: { $0.index == b.partition }) else {
-                        outcomes.append((b, .retry, KafkaWireError(.protocolViolation, "\(connection.peer): no response for \(b.topic)/\(b.partition)")))
+                        outcomes.append((b, .retry, KafkaWireError(.protocolViolation, "\(written.peer): no response for \(b.topic)/\(b.partition)")))
                         continue
                     }
                     let code = KafkaErrorCode(p.errorCode)
-                    let context = "\(connection.peer) \(b.topic)/\(b.partition)"
+                    let context = "\(written.peer) \(b.topic)/\(b.partition)"
                     if !code.isError {
                         outcomes.append((b, .delivered(baseOffset: p.baseOffset), nil))
                     } else if code == .duplicateSequenceNumber {
@@ -341,7 +366,7 @@ public final class KafkaProducer: Sendable {
                 }
             }
         } catch {
-            let e = error as? KafkaWireError ?? KafkaWireError(.connectionFailed, "broker \(request.broker)", cause: error)
+            let e = error as? KafkaWireError ?? KafkaWireError(.connectionFailed, written.peer, cause: error)
             for b in request.batches { cluster.invalidate(topic: b.topic) }
             if e.isRetriable {
                 try? await cluster.sleepBackoff(attempt: 0)
