@@ -190,6 +190,8 @@ struct ProducerAccumulator {
             }
             topics[name] = t
         }
+        // One drain honours a flush or memory pressure; the next one asks again if it still holds.
+        sealAll = false
         return (requests.values.sorted { $0.broker < $1.broker }, nextWakeup, needMetadata, expired)
     }
 
