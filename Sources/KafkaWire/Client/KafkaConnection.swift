@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import NIOPosix
 
 /// The correlation bookkeeping of one broker connection, as a value: requests get increasing
@@ -99,9 +99,11 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
                                    expectsResponse: request.promise != nil)
         request.frame.setInteger(id, at: request.frame.readerIndex + 8)
         if let responsePromise = request.promise {
-            let timer: Scheduled<Void> = context.eventLoop.scheduleTask(in: request.timeout) { [weak self] in
-                guard let self else { return }
-                self.timedOut(correlationId: id, context: context)
+            // The timer fires on this event loop, where the handler and context live.
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let timer: Scheduled<Void> = context.eventLoop.scheduleTask(in: request.timeout) {
+                let (handler, context) = bound.value
+                handler.timedOut(correlationId: id, context: context)
             }
             promises[id] = (responsePromise, timer)
         }

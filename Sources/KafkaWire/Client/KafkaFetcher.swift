@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// Fetches records of assigned partitions from their leaders (no consumer group).
 public struct KafkaFetcher: Sendable {

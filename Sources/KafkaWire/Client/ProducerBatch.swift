@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// One record batch being filled for a partition: records are encoded straight into the
 /// buffer behind a 61-byte header placeholder, which `seal` fills in (and `stamp` completes with
