@@ -131,6 +131,33 @@ import Testing
         }
     }
 
+    /// gzip batches from our producer, over small batches and several requests in flight.
+    @Test func gzipProducerOnTansu() async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA") else { return }
+        let topic = TestEnv.unique("kp_gzip")
+        var config = KafkaProducerConfiguration()
+        config.compression = .gzip
+        config.batchMaxRecords = 50
+        try await Self.withClient(servers, producer: config) { cluster, producer in
+            try await KafkaAdmin(cluster: cluster).createTopics([.init(name: topic, partitions: 2)])
+            var futures: [DeliveryFuture] = []
+            for i in 0..<500 {
+                futures.append(try await producer.enqueue(topic: topic, key: Array("k\(i % 7)".utf8),
+                                                          value: Array(String(repeating: "gzip-\(i) ", count: 10).utf8)))
+            }
+            try await producer.flush()
+            var expected: [Int32: [String]] = [:]
+            for (i, f) in futures.enumerated() {
+                let r = try await f.get()
+                expected[r.partition, default: []].append(String(repeating: "gzip-\(i) ", count: 10))
+            }
+            let fetched = try await Self.fetchAll(cluster, topic: topic, count: 500)
+            for (p, values) in expected {
+                #expect(fetched[p]?.map { String(buffer: $0.value!) } == values, "partition \(p)")
+            }
+        }
+    }
+
     /// Records we produce read back by kcat byte for byte, and records kcat produces (binary
     /// values from files) read back by us byte for byte.
     @Test func kcatInteropBothWays() async throws {
