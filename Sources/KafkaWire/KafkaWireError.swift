@@ -8,6 +8,8 @@ public struct KafkaWireError: Error, Sendable, CustomStringConvertible {
             case truncated, invalidLength, nullNotAllowed, unsupportedVersion, unsupportedField
             case valueTooLong, malformedVarInt, crcMismatch, invalidRecordBatch, unsupportedMagic
             case unsupportedCompression, compressionFailed, unknownAPI
+            case connectionFailed, timedOut, brokerError, offsetOutOfRange, protocolViolation
+            case metadataUnavailable, closed, invalidArgument
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -39,8 +41,33 @@ public struct KafkaWireError: Error, Sendable, CustomStringConvertible {
         /// An api key this module has no codec for.
         public static let unknownAPI = Code(.unknownAPI)
 
+        /// A connection to a broker could not be made, or broke with requests outstanding.
+        public static let connectionFailed = Code(.connectionFailed)
+        /// A request, a connection attempt or a delivery did not finish within its timeout.
+        public static let timedOut = Code(.timedOut)
+        /// A broker answered with an error code (see `brokerErrorCode`).
+        public static let brokerError = Code(.brokerError)
+        /// A fetch offset outside the partition's log (`brokerErrorCode` is OFFSET_OUT_OF_RANGE).
+        public static let offsetOutOfRange = Code(.offsetOutOfRange)
+        /// A peer broke the protocol: an unexpected correlation id, a missing partition in a response.
+        public static let protocolViolation = Code(.protocolViolation)
+        /// No broker, leader or partition count is known for a topic or partition.
+        public static let metadataUnavailable = Code(.metadataUnavailable)
+        /// The client, producer or connection was closed.
+        public static let closed = Code(.closed)
+        /// A caller passed something unusable (a partition out of range, an empty bootstrap list).
+        public static let invalidArgument = Code(.invalidArgument)
+
         public var description: String {
             switch base {
+            case .connectionFailed: "connection failed"
+            case .timedOut: "timed out"
+            case .brokerError: "broker error"
+            case .offsetOutOfRange: "offset out of range"
+            case .protocolViolation: "protocol violation"
+            case .metadataUnavailable: "metadata unavailable"
+            case .closed: "closed"
+            case .invalidArgument: "invalid argument"
             case .truncated: "truncated"
             case .invalidLength: "invalid length"
             case .nullNotAllowed: "null not allowed"
@@ -63,11 +90,28 @@ public struct KafkaWireError: Error, Sendable, CustomStringConvertible {
     public var context: String
     /// The underlying failure, when there is one (a zlib error, say).
     public var cause: (any Error & Sendable)?
+    /// The broker's error code, for `brokerError` and `offsetOutOfRange`.
+    public var brokerErrorCode: KafkaErrorCode?
 
-    public init(_ code: Code, _ context: String = "", cause: (any Error & Sendable)? = nil) {
+    public init(_ code: Code, _ context: String = "", cause: (any Error & Sendable)? = nil,
+                brokerErrorCode: KafkaErrorCode? = nil) {
         self.code = code
         self.context = context
         self.cause = cause
+        self.brokerErrorCode = brokerErrorCode
+    }
+
+    /// A broker error code as an error, `offsetOutOfRange` for OFFSET_OUT_OF_RANGE.
+    public static func broker(_ errorCode: KafkaErrorCode, _ context: String) -> KafkaWireError {
+        KafkaWireError(errorCode == .offsetOutOfRange ? .offsetOutOfRange : .brokerError,
+                       "\(errorCode): \(context)", brokerErrorCode: errorCode)
+    }
+
+    /// Whether retrying (after a metadata refresh) may succeed: a retriable broker error, a
+    /// broken connection, a timeout.
+    public var isRetriable: Bool {
+        if let brokerErrorCode { return brokerErrorCode.isRetriable }
+        return code == .connectionFailed || code == .timedOut || code == .metadataUnavailable
     }
 
     public var description: String {

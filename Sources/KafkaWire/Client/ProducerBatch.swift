@@ -1,0 +1,150 @@
+import WireCore
+import NIOCore
+
+/// One record batch being filled for a partition: records are encoded straight into the
+/// buffer behind a 61-byte header placeholder, which `seal` fills in (and `stamp` completes with
+/// the producer id, epoch, base sequence and CRC just before the first send).
+struct ProducerBatch {
+    var topic: String
+    var partition: Int32
+    var buffer: ByteBuffer
+    var recordCount: Int32 = 0
+    var firstTimestamp: Int64 = 0
+    var maxTimestamp: Int64 = 0
+    /// Bytes counted against the producer's buffer limit.
+    var accountedBytes: Int = 0
+    let createdAt: NIODeadline
+    /// -1 until the batch is stamped for its first send.
+    var baseSequence: Int32 = -1
+    var attempts = 0
+    var sealed = false
+    let promise: EventLoopPromise<Int64>
+
+    init(topic: String, partition: Int32, capacity: Int, promise: EventLoopPromise<Int64>, now: NIODeadline) {
+        self.topic = topic
+        self.partition = partition
+        var b = ByteBufferAllocator().buffer(capacity: capacity)
+        b.writeRepeatingByte(0, count: RecordBatch.headerSize)
+        buffer = b
+        createdAt = now
+        self.promise = promise
+    }
+
+    /// The encoded size of a record with these parts, including its length prefix.
+    static func recordSize(offsetDelta: Int32, timestampDelta: Int64, keyCount: Int?, valueCount: Int?,
+                           headers: [(key: String, value: [UInt8]?)]) -> Int {
+        var body = 1 + varLongSize(timestampDelta) + varLongSize(Int64(offsetDelta))
+        body += keyCount.map { varLongSize(Int64($0)) + $0 } ?? 1
+        body += valueCount.map { varLongSize(Int64($0)) + $0 } ?? 1
+        body += varLongSize(Int64(headers.count))
+        for h in headers {
+            let k = h.key.utf8.count
+            body += varLongSize(Int64(k)) + k
+            body += h.value.map { varLongSize(Int64($0.count)) + $0.count } ?? 1
+        }
+        return varLongSize(Int64(body)) + body
+    }
+
+    /// The size of a zigzag varint.
+    @inline(__always)
+    static func varLongSize(_ v: Int64) -> Int {
+        var u = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+        var n = 1
+        while u >= 0x80 {
+            u >>= 7
+            n += 1
+        }
+        return n
+    }
+
+    /// Appends one record (no size checks: the accumulator decides whether it fits).
+    mutating func append(timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+                         headers: [(key: String, value: [UInt8]?)]) {
+        if recordCount == 0 {
+            firstTimestamp = timestamp
+            maxTimestamp = timestamp
+        } else if timestamp > maxTimestamp {
+            maxTimestamp = timestamp
+        }
+        let offsetDelta = recordCount
+        let timestampDelta = timestamp &- firstTimestamp
+        var body = 1 + Self.varLongSize(timestampDelta) + Self.varLongSize(Int64(offsetDelta))
+        body += key.map { Self.varLongSize(Int64($0.count)) + $0.count } ?? 1
+        body += value.map { Self.varLongSize(Int64($0.count)) + $0.count } ?? 1
+        body += Self.varLongSize(Int64(headers.count))
+        for h in headers {
+            let k = h.key.utf8.count
+            body += Self.varLongSize(Int64(k)) + k + (h.value.map { Self.varLongSize(Int64($0.count)) + $0.count } ?? 1)
+        }
+        buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: body))
+        buffer.writeInteger(UInt8(0))
+        buffer.kafkaWriteVarLong(timestampDelta)
+        buffer.kafkaWriteVarInt(offsetDelta)
+        if let key {
+            buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: key.count))
+            buffer.writeBytes(key)
+        } else {
+            buffer.kafkaWriteVarInt(-1)
+        }
+        if let value {
+            buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: value.count))
+            buffer.writeBytes(value)
+        } else {
+            buffer.kafkaWriteVarInt(-1)
+        }
+        buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: headers.count))
+        for h in headers {
+            buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: h.key.utf8.count))
+            buffer.writeString(h.key)
+            if let v = h.value {
+                buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: v.count))
+                buffer.writeBytes(v)
+            } else {
+                buffer.kafkaWriteVarInt(-1)
+            }
+        }
+        recordCount += 1
+    }
+
+    /// Fills in the header fields known once the batch is closed, compressing the records when
+    /// a codec is set.
+    mutating func seal(compression: KafkaCompressionCodec, transactional: Bool) throws {
+        guard !sealed else { return }
+        sealed = true
+        if compression != .none {
+            let plain = Array(buffer.readableBytesView.dropFirst(RecordBatch.headerSize))
+            let compressed = try RecordCompression.compress(plain, codec: compression)
+            buffer.moveWriterIndex(to: buffer.readerIndex + RecordBatch.headerSize)
+            buffer.writeBytes(compressed)
+        }
+        let start = buffer.readerIndex
+        let attributes = RecordBatch.Attributes(compression: compression, transactional: transactional)
+        buffer.setInteger(Int64(0), at: start)
+        buffer.setInteger(Int32(buffer.readableBytes - 12), at: start + 8)
+        buffer.setInteger(Int32(-1), at: start + 12)
+        buffer.setInteger(Int8(2), at: start + 16)
+        buffer.setInteger(attributes.rawValue, at: start + 21)
+        buffer.setInteger(recordCount - 1, at: start + 23)
+        buffer.setInteger(firstTimestamp, at: start + 27)
+        buffer.setInteger(maxTimestamp, at: start + 35)
+        buffer.setInteger(Int64(-1), at: start + 43)
+        buffer.setInteger(Int16(-1), at: start + 51)
+        buffer.setInteger(Int32(-1), at: start + 53)
+        buffer.setInteger(recordCount, at: start + 57)
+    }
+
+    /// Sets the producer id, epoch and base sequence, then the CRC over attributes..end.
+    mutating func stamp(producerID: Int64, epoch: Int16, baseSequence: Int32) {
+        self.baseSequence = baseSequence
+        let start = buffer.readerIndex
+        buffer.setInteger(producerID, at: start + 43)
+        buffer.setInteger(epoch, at: start + 51)
+        buffer.setInteger(baseSequence, at: start + 53)
+        let crc = buffer.withUnsafeReadableBytes { all in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: all[RecordBatch.crcStart...]))
+        }
+        buffer.setInteger(crc, at: start + 17)
+    }
+
+    var byteCount: Int { buffer.readableBytes }
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Producing and fetching N records of SIZE bytes to/from one topic of a private tansu (memory
+# storage, its own port, stopped at the end): our client (pipe-bench kafka-bench, idempotent,
+# acks=all) against kcat/librdkafka (-X acks=all -X linger.ms=5, records from a file) in the
+# same run. Prints records/s, the ratio, CPU seconds (user+sys) and peak RSS of each side.
+#   bench/kafka.sh [--records N] [--size BYTES]
+# Env: KP_TANSU_BIN (else $KP_SERVICES_DIR/bin/tansu, else /work/devsvc-scripts/bin/tansu),
+#      KP_KCAT (else /work/devsvc-scripts/kcat-modern).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+N=1000000; SIZE=100
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --records) N=$2; shift 2;;
+    --size) SIZE=$2; shift 2;;
+    *) echo "usage: $0 [--records N] [--size BYTES]" >&2; exit 2;;
+  esac
+done
+TANSU="${KP_TANSU_BIN:-}"
+[ -z "$TANSU" ] && [ -n "${KP_SERVICES_DIR:-}" ] && [ -x "$KP_SERVICES_DIR/bin/tansu" ] && TANSU="$KP_SERVICES_DIR/bin/tansu"
+[ -z "$TANSU" ] && TANSU=/work/devsvc-scripts/bin/tansu
+KCAT="${KP_KCAT:-/work/devsvc-scripts/kcat-modern}"
+OUT="$ROOT/bench/out/kafka"; rm -rf "$OUT"; mkdir -p "$OUT"
+
+cd "$ROOT"
+swift build -c release --product pipe-bench >/dev/null
+BIN="$(swift build -c release --show-bin-path)/pipe-bench"
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$TANSU" broker --listener-url "tcp://127.0.0.1:$PORT" --advertised-listener-url "tcp://127.0.0.1:$PORT" \
+  --storage-engine memory://tansu/ > "$OUT/tansu.log" 2>&1 &
+TANSU_PID=$!
+trap 'kill $TANSU_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do python3 -c "import socket,sys; sys.exit(socket.socket().connect_ex(('127.0.0.1',$PORT)))" && break; sleep 0.05; done
+B="127.0.0.1:$PORT"
+
+# The records kcat sends: N lines of SIZE bytes (the newline is the delimiter, not part of the value).
+python3 - "$N" "$SIZE" "$OUT/records.txt" <<'PY'
+import sys
+n, size, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+line = (bytes(97 + i % 26 for i in range(size)) + b"\n")
+with open(path, "wb") as f:
+    f.write(line * n)
+PY
+
+measure() { # name cmd... -> appends "name wall cpu rss" to $OUT/results
+  local name=$1; shift
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$OUT/$name.time" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
+  end=$(date +%s.%N)
+  local cpu rss
+  cpu=$(awk -F: '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$OUT/$name.time")
+  rss=$(awk -F: '/Maximum resident/ {printf "%d", $2/1024}' "$OUT/$name.time")
+  echo "$name $(echo "$end - $start" | bc -l) $cpu $rss" >> "$OUT/results"
+}
+
+"$KCAT" -b "$B" -L >/dev/null 2>&1 || true
+measure ours_produce "$BIN" kafka-bench produce --brokers "$B" --topic bench_ours --records "$N" --size "$SIZE"
+# kcat needs the topic first: create it with our admin client (1 partition, same as ours).
+"$BIN" kafka-bench produce --brokers "$B" --topic bench_kcat --records 0 >/dev/null
+measure kcat_produce "$KCAT" -P -b "$B" -t bench_kcat -p 0 -X acks=all -X linger.ms=5 -X enable.idempotence=true -l "$OUT/records.txt"
+measure ours_fetch "$BIN" kafka-bench fetch --brokers "$B" --topic bench_ours --records "$N"
+measure kcat_fetch sh -c "'$KCAT' -C -b '$B' -t bench_kcat -p 0 -o beginning -e -q -f '%s\n' | wc -l"
+KCAT_COUNT=$(tr -d ' ' < "$OUT/kcat_fetch.out")
+[ "$KCAT_COUNT" = "$N" ] || echo "warning: kcat fetched $KCAT_COUNT of $N records" >&2
+
+awk -v n="$N" '
+  { wall[$1] = $2; cpu[$1] = $3; rss[$1] = $4 }
+  END {
+    for (phase in a) {}
+    split("produce fetch", ph, " ")
+    for (i = 1; i <= 2; i++) {
+      p = ph[i]; o = "ours_" p; k = "kcat_" p
+      ro = n / wall[o]; rk = n / wall[k]
+      printf "%-7s ours: %9.0f records/s  cpu %6.2f s (%5.2f us/record)  peak RSS %5d MiB\n", p, ro, cpu[o], cpu[o] * 1e6 / n, rss[o]
+      printf "%-7s kcat: %9.0f records/s  cpu %6.2f s (%5.2f us/record)  peak RSS %5d MiB\n", p, rk, cpu[k], cpu[k] * 1e6 / n, rss[k]
+      printf "%-7s ratio ours/kcat: throughput %.2f, cpu per record %.2f\n", p, ro / rk, cpu[o] / cpu[k]
+    }
+  }' "$OUT/results"
