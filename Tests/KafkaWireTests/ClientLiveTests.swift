@@ -219,6 +219,49 @@ import Testing
         }
     }
 
+    /// Every codec both ways with librdkafka: kcat produces with gzip, snappy, lz4 and zstd and we
+    /// read the values back exactly (and see that codec on the batch); we produce with each codec
+    /// and kcat reads our values back exactly.
+    @Test(arguments: [KafkaCompressionCodec.gzip, .snappy, .lz4, .zstd])
+    func codecInteropWithKcat(codec: KafkaCompressionCodec) async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA") else { return }
+        guard let kcat = Self.kcat else {
+            if TestEnv.isCI { Issue.record("no kcat (KP_KCAT)") }
+            return
+        }
+        let name = "\(codec)"
+        let values = (0..<300).map { i in "\(name)-record-\(i) " + String(repeating: "abc\(i % 13)", count: i % 40) }
+        var config = KafkaProducerConfiguration()
+        config.compression = codec
+        config.batchMaxRecords = 100
+        try await Self.withClient(servers, producer: config) { cluster, producer in
+            // kcat -> us
+            let inTopic = TestEnv.unique("kp_codec_in_\(name)")
+            try await KafkaAdmin(cluster: cluster).createTopics([.init(name: inTopic, partitions: 1)])
+            let produced = try await Run.program(kcat, ["-P", "-b", servers, "-t", inTopic, "-p", "0", "-z", name,
+                                                        "-X", "linger.ms=50"],
+                                                 input: Data(values.joined(separator: "\n").utf8), timeout: 60)
+            #expect(produced.status == 0, "kcat: \(produced.stderr)")
+            let fetched = try await Self.fetchAll(cluster, topic: inTopic, count: values.count)[0] ?? []
+            #expect(fetched.map { String(buffer: $0.value!) } == values)
+            let fetcher = KafkaFetcher(cluster: cluster)
+            let first = try await fetcher.fetch([.init(topic: inTopic, partition: 0, offset: 0)], maxWaitMs: 100)
+            #expect(first.first?.batchCompressions.contains(codec) == true, "kcat's batches are \(codec)-compressed")
+
+            // us -> kcat
+            let outTopic = TestEnv.unique("kp_codec_out_\(name)")
+            try await KafkaAdmin(cluster: cluster).createTopics([.init(name: outTopic, partitions: 1)])
+            var futures: [DeliveryFuture] = []
+            for v in values { futures.append(try await producer.enqueue(topic: outTopic, key: nil, value: Array(v.utf8), partition: 0)) }
+            try await producer.flush()
+            for f in futures { _ = try await f.get() }
+            let read = try await Run.program(kcat, ["-C", "-b", servers, "-t", outTopic, "-p", "0", "-o", "beginning", "-e", "-q"],
+                                             timeout: 60)
+            #expect(read.status == 0, "kcat: \(read.stderr)")
+            #expect(read.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init) == values)
+        }
+    }
+
     /// librdkafka's `murmur2_random` partitioner and ours put every key on the same partition.
     @Test func murmur2MatchesLibrdkafka() async throws {
         guard let servers = Self.bootstrap("KP_KAFKA") else { return }

@@ -33,6 +33,8 @@ public struct KafkaFetcher: Sendable {
         public var logStartOffset: Int64
         /// The partition's error; `offsetOutOfRange` when the offset is outside the log.
         public var error: KafkaWireError?
+        /// The codecs of the batches this round decoded (what the producers chose).
+        public var batchCompressions: Set<KafkaCompressionCodec> = []
     }
 
     /// One fetch round: a Fetch request per leader, in parallel.
@@ -112,6 +114,7 @@ public struct KafkaFetcher: Sendable {
             if let records = p.records {
                 do {
                     let batches = try RecordBatch.decodeAll(records, options: decoding)
+                    result.batchCompressions = Set(batches.compactMap(\.attributes.compression))
                     let (kept, next) = Self.filter(batches, from: a.offset, isolation: isolation,
                                                    aborted: p.abortedTransactions ?? [])
                     result.records = kept
