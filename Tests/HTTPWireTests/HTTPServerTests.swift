@@ -40,7 +40,7 @@ private func exchange(port: Int, _ request: String, responses count: Int, expect
         let server = HTTPServer(configuration: .init(host: "127.0.0.1", port: 0, idleTimeout: idleTimeout), logger: Logger(label: "test"), router: router)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
-            let address = try await server.localAddress()
+            let address = try await server.localAddress(timeout: .seconds(120))
             let port = try #require(address.port)
             try await body(port)
             group.cancelAll()

@@ -261,7 +261,7 @@ enum JSONValueCheck {
                                           readiness: readiness, logger: Logger(label: "t"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await service.server.run() }
-            let port = try #require(try await service.server.localAddress().port)
+            let port = try #require(try await service.server.localAddress(timeout: .seconds(120)).port)
             let health = try await get(port, "/health")
             #expect(health.status == 200 && health.body == Array("ok\n".utf8))
             let notReady = try await get(port, "/ready")

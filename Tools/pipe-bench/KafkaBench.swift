@@ -4,7 +4,7 @@ import KafkaWire
 import Glibc
 #endif
 
-/// `pipe-bench kafka-bench produce|fetch --brokers HOST:PORT --topic T --records N [--size BYTES] [--partitions P]`
+/// `pipe-bench kafka-bench produce|fetch --brokers HOST:PORT --topic T --records N [--size BYTES] [--partitions P] [--codec none|gzip|snappy|lz4|zstd]`
 ///
 /// produce: creates the topic (when missing) and sends N records of SIZE bytes (no key) with
 /// the idempotent producer, acks=all; prints `records=N seconds=S rate=R`.
@@ -25,6 +25,11 @@ func kafkaBench(_ args: [String]) async throws {
     let records = Int(options["records"] ?? "") ?? 1_000_000
     let size = Int(options["size"] ?? "") ?? 100
     let partitions = Int32(options["partitions"] ?? "") ?? 1
+    let codecName = options["codec"] ?? "none"
+    guard let codec = KafkaCompressionCodec.allCases.first(where: { "\($0)" == codecName }) else {
+        print("unknown codec \(codecName)")
+        return
+    }
 
     let cluster = KafkaCluster(configuration: try KafkaClientConfiguration(bootstrapServers: brokers, clientID: "kp-bench"))
     let start = monotonicSeconds()
@@ -32,7 +37,9 @@ func kafkaBench(_ args: [String]) async throws {
     switch mode {
     case "produce":
         try await KafkaAdmin(cluster: cluster).createTopics([.init(name: topic, partitions: partitions)])
-        let producer = KafkaProducer(cluster: cluster)
+        var producerConfiguration = KafkaProducerConfiguration()
+        producerConfiguration.compression = codec
+        let producer = KafkaProducer(cluster: cluster, configuration: producerConfiguration)
         let value = (0..<size).map { UInt8(97 + $0 % 26) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await producer.run() }
