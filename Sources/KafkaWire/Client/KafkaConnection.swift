@@ -1,5 +1,9 @@
+import FoundationEssentials
+import Logging
 import NIOCore
 import NIOPosix
+import PipeTLS
+import Synchronization
 
 /// The correlation bookkeeping of one broker connection, as a value: requests get increasing
 /// correlation ids; a broker answers requests in the order it received them, so each response
@@ -176,6 +180,10 @@ final class KafkaConnection: Sendable {
     let brokerID: Int32?
     /// Per api key, the version both sides speak (the highest common one).
     let versions: [Int16: Int16]
+    /// The session re-authentication loop, when the broker granted a session lifetime.
+    private let reauthTask = Mutex<Task<Void, Never>?>(nil)
+    /// How many times this connection authenticated again after the first time.
+    let reauthentications = Atomic<Int>(0)
 
     private init(channel: any Channel, peer: String, brokerID: Int32?, versions: [Int16: Int16]) {
         self.channel = channel
@@ -183,6 +191,8 @@ final class KafkaConnection: Sendable {
         self.brokerID = brokerID
         self.versions = versions
     }
+
+    private static let tlsLogger = Logger(label: "kafka-pipe.kafka.tls")
 
     var isActive: Bool { channel.isActive }
 
@@ -208,20 +218,44 @@ final class KafkaConnection: Sendable {
                         group: any EventLoopGroup) async throws -> KafkaConnection {
         let peer = "\(host):\(port)"
         let hook = configuration.channelInitializer
+        let security = configuration.security
+        var tlsContext: TLSContext?
+        if let tls = security.tls {
+            do {
+                tlsContext = try TLSContext(configuration: tls)
+            } catch {
+                throw KafkaWireError(.tlsFailed, "\(peer): \(error)", cause: error)
+            }
+        }
+        let serverName = security.tls?.serverName ?? host
+        let handshake = Mutex<EventLoopFuture<Void>?>(nil)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(configuration.connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
+                .channelInitializer { [tlsContext] channel in
                     let pre: EventLoopFuture<Void> = hook?(channel) ?? channel.eventLoop.makeSucceededVoidFuture()
                     return pre.flatMapThrowing {
                         try channel.pipeline.syncOperations.addHandler(KafkaChannelHandler(peer: peer))
+                        if let tlsContext {
+                            let done = addTLS(to: channel, context: tlsContext, serverHostname: serverName,
+                                              logger: Self.tlsLogger)
+                            handshake.withLock { $0 = done }
+                        }
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
             throw KafkaWireError(.connectionFailed, "\(peer): \(error)", cause: error)
+        }
+        if let done = handshake.withLock({ $0 }) {
+            do {
+                try await done.get()
+            } catch {
+                try? await channel.close()
+                throw KafkaWireError(.tlsFailed, "\(peer): \(error)", cause: error)
+            }
         }
         let bare = KafkaConnection(channel: channel, peer: peer, brokerID: brokerID, versions: [:])
         do {
@@ -247,7 +281,12 @@ final class KafkaConnection: Sendable {
                     versions[api.apiKey] = v
                 }
             }
-            return KafkaConnection(channel: channel, peer: peer, brokerID: brokerID, versions: versions)
+            let connection = KafkaConnection(channel: channel, peer: peer, brokerID: brokerID, versions: versions)
+            if let sasl = security.sasl {
+                let lifetime = try await connection.authenticate(sasl, host: host, configuration: configuration)
+                connection.scheduleReauthentication(sasl, host: host, lifetimeMs: lifetime, configuration: configuration)
+            }
+            return connection
         } catch {
             try? await channel.close()
             throw error
@@ -296,6 +335,65 @@ final class KafkaConnection: Sendable {
     }
 
     func close() async {
+        reauthTask.withLock { $0?.cancel() }
         try? await channel.close()
+    }
+
+    private func authenticate(_ sasl: SASLMechanismConfig, host: String,
+                              configuration: KafkaClientConfiguration) async throws -> Int64 {
+        guard versions[KafkaAPIKey.saslHandshake] == 1 else {
+            throw KafkaWireError(.saslAuthenticationFailed,
+                                 "\(sasl.mechanismName) with \(peer): the broker has no SaslHandshake v1")
+        }
+        let v = versions[KafkaAPIKey.saslAuthenticate] ?? 0
+        let transport = ConnectionSASLTransport(connection: self, clientID: configuration.clientID,
+                                                timeout: configuration.requestTimeout)
+        return try await Self.authenticate(send: transport, mechanism: sasl, host: host, peer: peer,
+                                           authenticateVersion: v)
+    }
+
+    /// Renews the session at `reauthenticateAt` of its lifetime, again and again, until the
+    /// connection closes. A failed renewal closes the connection (the cluster reconnects).
+    private func scheduleReauthentication(_ sasl: SASLMechanismConfig, host: String, lifetimeMs: Int64,
+                                          configuration: KafkaClientConfiguration) {
+        guard lifetimeMs > 0 else { return }
+        let fraction = min(max(configuration.security.reauthenticateAt, 0.5), 0.95)
+        let task = Task { [self] in
+            var lifetime = lifetimeMs
+            while lifetime > 0, channel.isActive, !Task.isCancelled {
+                let wait = Int64(Double(lifetime) * fraction)
+                do {
+                    try await Task.sleep(for: .milliseconds(max(wait, 1)))
+                } catch { return }
+                guard channel.isActive else { return }
+                do {
+                    lifetime = try await authenticate(sasl, host: host, configuration: configuration)
+                    reauthentications.add(1, ordering: .relaxed)
+                } catch {
+                    Self.tlsLogger.warning("re-authentication failed, closing the connection",
+                                           metadata: ["peer": "\(peer)", "error": "\(error)"])
+                    try? await channel.close()
+                    return
+                }
+            }
+        }
+        reauthTask.withLock { $0 = task }
+    }
+}
+
+extension KafkaConnection {
+    /// The connection as the SASL exchange's transport.
+    struct ConnectionSASLTransport: KafkaSASLTransport {
+        let connection: KafkaConnection
+        let clientID: String
+        let timeout: TimeAmount
+
+        func handshake(_ request: SaslHandshakeRequest) async throws -> SaslHandshakeResponse {
+            try await connection.send(request, version: 1, clientID: clientID, timeout: timeout)
+        }
+
+        func authenticate(_ request: SaslAuthenticateRequest, version: Int16) async throws -> SaslAuthenticateResponse {
+            try await connection.send(request, version: version, clientID: clientID, timeout: timeout)
+        }
     }
 }
