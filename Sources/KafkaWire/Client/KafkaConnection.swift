@@ -192,7 +192,7 @@ final class KafkaConnection: Sendable {
         self.versions = versions
     }
 
-    private static let tlsLogger = Logger(label: "kafka-pipe.kafka.tls")
+    private static let securityLogger = Logger(label: "kafka-pipe.kafka")
 
     var isActive: Bool { channel.isActive }
 
@@ -240,7 +240,7 @@ final class KafkaConnection: Sendable {
                         try channel.pipeline.syncOperations.addHandler(KafkaChannelHandler(peer: peer))
                         if let tlsContext {
                             let done = addTLS(to: channel, context: tlsContext, serverHostname: serverName,
-                                              logger: Self.tlsLogger)
+                                              logger: Self.securityLogger)
                             handshake.withLock { $0 = done }
                         }
                     }
@@ -370,7 +370,7 @@ final class KafkaConnection: Sendable {
                     lifetime = try await authenticate(sasl, host: host, configuration: configuration)
                     reauthentications.add(1, ordering: .relaxed)
                 } catch {
-                    Self.tlsLogger.warning("re-authentication failed, closing the connection",
+                    Self.securityLogger.warning("re-authentication failed, closing the connection",
                                            metadata: ["peer": "\(peer)", "error": "\(error)"])
                     try? await channel.close()
                     return
