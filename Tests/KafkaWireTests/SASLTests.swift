@@ -270,12 +270,14 @@ import Testing
             Issue.record("KP_KAFKA_SASL_USERS has no user `reauth`")
             return
         }
-        /// (first authentications, re-authentications) of user `reauth` so far.
-        func counts() throws -> (Int, Int) {
+        /// (first authentications, re-authentications) of user `reauth`, and the gateway's count of
+        /// re-authentications begun with requests in flight or interleaved with other requests.
+        func counts() throws -> (Int, Int, Int) {
             let data = try Data(contentsOf: URL(fileURLWithPath: statusPath))
             let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
             let user = (json?["by_user"] as? [String: Any])?["reauth"] as? [String: Any]
-            return (user?["authentications"] as? Int ?? 0, user?["reauthentications"] as? Int ?? 0)
+            return (user?["authentications"] as? Int ?? 0, user?["reauthentications"] as? Int ?? 0,
+                    json?["violations"] as? Int ?? 0)
         }
         let before = try counts()
         let security = KafkaSecurity(sasl: .scram(.sha256, user: "reauth", password: String(pass), authzid: nil,
@@ -285,10 +287,15 @@ import Testing
             try await KafkaAdmin(cluster: cluster).createTopics([.init(name: topic, partitions: 1)])
             let start = ContinuousClock.now
             var sent = 0
+            // Several records in flight at a time, so renewals meet outstanding requests.
             while ContinuousClock.now - start < .seconds(8) {
-                _ = try await producer.send(topic: topic, key: nil, value: Array("r\(sent)".utf8))
-                sent += 1
-                try await Task.sleep(for: .milliseconds(200))
+                var reports: [DeliveryFuture] = []
+                for _ in 0..<8 {
+                    reports.append(try await producer.enqueue(topic: topic, key: nil, value: Array("r\(sent)".utf8)))
+                    sent += 1
+                }
+                for r in reports { _ = try await r.get() }
+                try await Task.sleep(for: .milliseconds(20))
             }
             let got = try await ClientLiveTests.fetchAll(cluster, topic: topic, count: sent)
             #expect(got[0]?.count == sent)
@@ -298,6 +305,7 @@ import Testing
         // An expired session makes the gateway drop the connection and the client connect (and
         // authenticate) anew: two first authentications (seed and broker connection) at most.
         #expect(after.0 - before.0 <= 2, "the client reconnected: \(before) → \(after)")
+        #expect(after.2 == before.2, "a renewal overlapped other requests: \(before) → \(after)")
     }
 
     @Test func tlsToStunnel() async throws {

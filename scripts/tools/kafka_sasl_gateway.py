@@ -19,7 +19,9 @@ It speaks the start of the Kafka protocol itself and relays everything else to a
   (--session-ms, or --short-session USER:MS for one user), a request after expiry closes the
   connection; a new SaslHandshake + SaslAuthenticate on the open connection re-authenticates
   (KIP-368). Answers the gateway writes itself wait for the relayed answers before them, so the
-  client sees responses in request order.
+  client sees responses in request order. As Kafka requires, a re-authentication that starts with
+  requests in flight, or another request between SaslHandshake and the end of the exchange,
+  closes the connection (counted as "violations").
 
 Metadata is relayed unchanged: run the upstream tansu with --advertised-listener-url pointing at
 this gateway's port. Counters go to --status FILE as JSON
@@ -337,12 +339,12 @@ class Connection:
         try:
             while True:
                 frame = await read_frame(self.up_reader)
-                self.writer.write(struct.pack(">i", len(frame)) + frame)
-                await self.writer.drain()
                 self.outstanding -= 1
                 if self.outstanding <= 0:
                     self.outstanding = 0
                     self.idle.set()
+                self.writer.write(struct.pack(">i", len(frame)) + frame)
+                await self.writer.drain()
         except Exception:
             self.writer.close()
 
@@ -361,11 +363,22 @@ class Connection:
     async def handle(self, frame):
         key, version, corr, body = parse_header(frame)
         if key == API_SASL_HANDSHAKE:
+            if self.authenticated and self.outstanding > 0:
+                # KIP-368: a client re-authenticates only with no request in flight.
+                log(f"{self.peer}: re-authentication with {self.outstanding} request(s) in flight; closing")
+                STATS["violations"] = STATS.get("violations", 0) + 1
+                save_stats(self.args)
+                return False
             return await self.handshake(body, corr, version)
         if key == API_SASL_AUTHENTICATE:
             return await self.authenticate(body, corr, version)
         if not self.authenticated:
             log(f"{self.peer}: request {key} before authentication; closing")
+            return False
+        if self.exchange is not None:
+            log(f"{self.peer}: request {key} during re-authentication; closing")
+            STATS["violations"] = STATS.get("violations", 0) + 1
+            save_stats(self.args)
             return False
         if self.expires_at is not None and time.monotonic() > self.expires_at:
             log(f"{self.peer}: session expired ({self.mechanism}); closing")

@@ -72,7 +72,14 @@ struct KafkaOutboundRequest {
     var timeout: TimeAmount
     /// nil for a request the broker does not answer.
     var promise: EventLoopPromise<ByteBuffer>?
+    /// Part of a re-authentication: the first such request waits until every request before it
+    /// has its answer, and later ordinary requests wait until `KafkaExclusiveEnd` (KIP-368: no
+    /// other request may be in flight while a session is renewed).
+    var exclusive = false
 }
+
+/// Ends the exclusive phase that the first `exclusive` request began; held requests go out.
+struct KafkaExclusiveEnd: Sendable {}
 
 /// Frames requests, matches responses by correlation id, and times requests out. All its state
 /// lives on the channel's event loop.
@@ -86,6 +93,11 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     private var inbound: ByteBuffer?
     private let peer: String
     private let maxFrameSize: Int
+    private var exclusive = false
+    /// The exclusive request waiting for the requests before it to be answered.
+    private var waitingExclusive: (KafkaOutboundRequest, EventLoopPromise<Void>?)?
+    /// Ordinary requests written during the exclusive phase, in order.
+    private var held: [(KafkaOutboundRequest, EventLoopPromise<Void>?)] = []
 
     init(peer: String, maxFrameSize: Int = 256 << 20) {
         self.peer = peer
@@ -93,7 +105,42 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        var request = unwrapOutboundIn(data)
+        let request = unwrapOutboundIn(data)
+        if request.exclusive {
+            if !exclusive {
+                exclusive = true
+                if !state.pending.isEmpty {
+                    waitingExclusive = (request, promise)
+                    return
+                }
+            }
+        } else if exclusive, !state.isClosed {
+            held.append((request, promise))
+            return
+        }
+        send(context: context, request: request, promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is KafkaExclusiveEnd else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        exclusive = false
+        if let (request, p) = waitingExclusive {
+            waitingExclusive = nil
+            request.promise?.fail(KafkaWireError(.protocolViolation, "\(peer): re-authentication ended before it began"))
+            p?.fail(KafkaWireError(.closed, peer))
+        }
+        let out = held
+        held.removeAll()
+        for (request, p) in out { send(context: context, request: request, promise: p) }
+        context.flush()
+        promise?.succeed()
+    }
+
+    private func send(context: ChannelHandlerContext, request: KafkaOutboundRequest, promise: EventLoopPromise<Void>?) {
+        var request = request
         guard !state.isClosed else {
             request.promise?.fail(KafkaWireError(.connectionFailed, "\(peer): connection closed"))
             promise?.fail(KafkaWireError(.connectionFailed, "\(peer): connection closed"))
@@ -144,6 +191,11 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
                     throw KafkaWireError(.protocolViolation, "\(peer): correlation id \(got), expected \(expected.map(String.init) ?? "none")")
                 }
             }
+            if let (request, promise) = waitingExclusive, state.pending.isEmpty {
+                waitingExclusive = nil
+                send(context: context, request: request, promise: promise)
+                context.flush()
+            }
             if let b = inbound, b.readableBytes == 0 { inbound = nil }
             else if inbound != nil { inbound!.discardReadBytes() }
         } catch {
@@ -163,6 +215,14 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: KafkaWireError) {
+        var waiting = held
+        held.removeAll()
+        if let w = waitingExclusive { waiting.insert(w, at: 0) }
+        waitingExclusive = nil
+        for (request, promise) in waiting {
+            request.promise?.fail(error)
+            promise?.fail(error)
+        }
         for p in state.closed() {
             if let (promise, timer) = promises.removeValue(forKey: p.correlationId) {
                 timer?.cancel()
@@ -302,11 +362,11 @@ final class KafkaConnection: Sendable {
 
     /// Sends one request and waits for its response (or its timeout).
     func send<R: KafkaRequest>(_ request: R, version: Int16? = nil, clientID: String?,
-                               timeout: TimeAmount) async throws -> R.Response {
+                               timeout: TimeAmount, exclusive: Bool = false) async throws -> R.Response {
         let v = try version ?? self.version(for: R.self)
         var frame = channel.allocator.buffer(capacity: 256)
         try KafkaFrame.encodeRequest(request, version: v, correlationId: 0, clientId: clientID, into: &frame)
-        var body = try await sendFrame(frame, apiKey: R.apiKey, version: v, timeout: timeout)
+        var body = try await writeFrame(frame, apiKey: R.apiKey, version: v, timeout: timeout, exclusive: exclusive).get()
         do {
             return try KafkaFrame.decodeResponse(to: R.self, version: v, from: &body).response
         } catch var e as KafkaWireError {
@@ -324,10 +384,11 @@ final class KafkaConnection: Sendable {
     /// Writes a request now (in the caller's order) and returns the future of its response.
     /// Writes from one thread reach the channel in the order they were made, which the
     /// producer relies on to keep a partition's batches in sequence.
-    func writeFrame(_ frame: ByteBuffer, apiKey: Int16, version: Int16, timeout: TimeAmount) -> EventLoopFuture<ByteBuffer> {
+    func writeFrame(_ frame: ByteBuffer, apiKey: Int16, version: Int16, timeout: TimeAmount,
+                    exclusive: Bool = false) -> EventLoopFuture<ByteBuffer> {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let request = KafkaOutboundRequest(frame: frame, apiKey: apiKey, apiVersion: version, timeout: timeout,
-                                           promise: promise)
+                                           promise: promise, exclusive: exclusive)
         channel.writeAndFlush(request).whenFailure { error in
             promise.fail(KafkaWireError(.connectionFailed, "\(self.peer): \(error)", cause: error))
         }
@@ -340,16 +401,28 @@ final class KafkaConnection: Sendable {
     }
 
     private func authenticate(_ sasl: SASLMechanismConfig, host: String,
-                              configuration: KafkaClientConfiguration) async throws -> Int64 {
+                              configuration: KafkaClientConfiguration, renewal: Bool = false) async throws -> Int64 {
         guard versions[KafkaAPIKey.saslHandshake] == 1 else {
             throw KafkaWireError(.saslAuthenticationFailed,
                                  "\(sasl.mechanismName) with \(peer): the broker has no SaslHandshake v1")
         }
         let v = versions[KafkaAPIKey.saslAuthenticate] ?? 0
         let transport = ConnectionSASLTransport(connection: self, clientID: configuration.clientID,
-                                                timeout: configuration.requestTimeout)
-        return try await Self.authenticate(send: transport, mechanism: sasl, host: host, peer: peer,
-                                           authenticateVersion: v)
+                                                timeout: configuration.requestTimeout, exclusive: renewal)
+        guard renewal else {
+            return try await Self.authenticate(send: transport, mechanism: sasl, host: host, peer: peer,
+                                               authenticateVersion: v)
+        }
+        // A renewal holds other requests back until it is over (KafkaChannelHandler).
+        do {
+            let lifetime = try await Self.authenticate(send: transport, mechanism: sasl, host: host, peer: peer,
+                                                       authenticateVersion: v)
+            try? await channel.triggerUserOutboundEvent(KafkaExclusiveEnd()).get()
+            return lifetime
+        } catch {
+            try? await channel.triggerUserOutboundEvent(KafkaExclusiveEnd()).get()
+            throw error
+        }
     }
 
     /// Renews the session at `reauthenticateAt` of its lifetime, again and again, until the
@@ -367,7 +440,7 @@ final class KafkaConnection: Sendable {
                 } catch { return }
                 guard channel.isActive else { return }
                 do {
-                    lifetime = try await authenticate(sasl, host: host, configuration: configuration)
+                    lifetime = try await authenticate(sasl, host: host, configuration: configuration, renewal: true)
                     reauthentications.add(1, ordering: .relaxed)
                 } catch {
                     Self.securityLogger.warning("re-authentication failed, closing the connection",
@@ -387,13 +460,14 @@ extension KafkaConnection {
         let connection: KafkaConnection
         let clientID: String
         let timeout: TimeAmount
+        var exclusive = false
 
         func handshake(_ request: SaslHandshakeRequest) async throws -> SaslHandshakeResponse {
-            try await connection.send(request, version: 1, clientID: clientID, timeout: timeout)
+            try await connection.send(request, version: 1, clientID: clientID, timeout: timeout, exclusive: exclusive)
         }
 
         func authenticate(_ request: SaslAuthenticateRequest, version: Int16) async throws -> SaslAuthenticateResponse {
-            try await connection.send(request, version: version, clientID: clientID, timeout: timeout)
+            try await connection.send(request, version: version, clientID: clientID, timeout: timeout, exclusive: exclusive)
         }
     }
 }
