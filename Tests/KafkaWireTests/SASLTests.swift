@@ -1,6 +1,7 @@
 import Foundation
 @testable import KafkaWire
 import NIOCore
+import NIOEmbedded
 import PipeAuth
 import PipeTLS
 import PipeTestSupport
@@ -337,5 +338,80 @@ import Testing
             }
         }
         #expect(error.code == .tlsFailed, "\(error)")
+    }
+}
+
+// MARK: - the re-authentication gate of the channel handler, no network
+
+@Suite struct ReauthenticationGateTests {
+    static func request(_ channel: EmbeddedChannel, exclusive: Bool) throws -> (KafkaOutboundRequest, EventLoopPromise<ByteBuffer>) {
+        var frame = ByteBuffer()
+        try KafkaFrame.encodeRequest(MetadataRequest(), version: 12, correlationId: 0, clientId: "t", into: &frame)
+        let p = channel.eventLoop.makePromise(of: ByteBuffer.self)
+        return (KafkaOutboundRequest(frame: frame, apiKey: 3, apiVersion: 12, timeout: .seconds(30), promise: p,
+                                     exclusive: exclusive), p)
+    }
+
+    static func respond(_ channel: EmbeddedChannel, _ id: Int32) throws {
+        var body = ByteBuffer()
+        try KafkaResponseHeader(correlationId: id).encode(into: &body, version: 1)
+        try MetadataResponse().encode(into: &body, version: 12)
+        var frame = ByteBuffer()
+        frame.writeInteger(Int32(body.readableBytes))
+        frame.writeBuffer(&body)
+        try channel.writeInbound(frame)
+    }
+
+    static func written(_ channel: EmbeddedChannel) throws -> [Int32?] {
+        var ids: [Int32?] = []
+        while let out = try channel.readOutbound(as: ByteBuffer.self) { ids.append(out.getInteger(at: 8, as: Int32.self)) }
+        return ids
+    }
+
+    /// A renewal waits for the request before it; a request written during the renewal waits
+    /// until the renewal ends; everything keeps its order.
+    @Test func renewalWaitsForInFlightAndHoldsOthers() throws {
+        let channel = EmbeddedChannel(handler: KafkaChannelHandler(peer: "gate:1"))
+        let (a, pa) = try Self.request(channel, exclusive: false)
+        channel.writeAndFlush(a, promise: nil)
+        #expect(try Self.written(channel) == [1])
+
+        let (handshake, ph) = try Self.request(channel, exclusive: true)
+        channel.writeAndFlush(handshake, promise: nil)
+        let (b, pb) = try Self.request(channel, exclusive: false)
+        channel.writeAndFlush(b, promise: nil)
+        #expect(try Self.written(channel) == [], "nothing goes out while request 1 is in flight")
+
+        try Self.respond(channel, 1)
+        _ = try pa.futureResult.wait()
+        #expect(try Self.written(channel) == [2], "the renewal goes out once request 1 is answered")
+
+        let (auth, pAuth) = try Self.request(channel, exclusive: true)
+        try Self.respond(channel, 2)
+        _ = try ph.futureResult.wait()
+        channel.writeAndFlush(auth, promise: nil)
+        #expect(try Self.written(channel) == [3], "the exchange's next step goes out; the held request does not")
+        try Self.respond(channel, 3)
+        _ = try pAuth.futureResult.wait()
+        #expect(try Self.written(channel) == [])
+
+        try channel.triggerUserOutboundEvent(KafkaExclusiveEnd()).wait()
+        #expect(try Self.written(channel) == [4], "the held request goes out after the renewal")
+        try Self.respond(channel, 4)
+        _ = try pb.futureResult.wait()
+        _ = try? channel.finish()
+    }
+
+    @Test func heldRequestsFailWhenTheConnectionCloses() throws {
+        let channel = EmbeddedChannel(handler: KafkaChannelHandler(peer: "gate:2"))
+        let (a, _) = try Self.request(channel, exclusive: false)
+        channel.writeAndFlush(a, promise: nil)
+        let (e, pe) = try Self.request(channel, exclusive: true)
+        channel.writeAndFlush(e, promise: nil)
+        let (b, pb) = try Self.request(channel, exclusive: false)
+        channel.writeAndFlush(b, promise: nil)
+        _ = try channel.close().wait()
+        #expect(throws: KafkaWireError.self) { try pe.futureResult.wait() }
+        #expect(throws: KafkaWireError.self) { try pb.futureResult.wait() }
     }
 }
