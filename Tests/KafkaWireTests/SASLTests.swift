@@ -26,6 +26,17 @@ import Testing
         #expect(ex.isComplete)
     }
 
+    /// RFC 7628 §3.2.2: an error challenge is answered with %x01, and never taken for success.
+    @Test func oauthBearerErrorChallenge() throws {
+        var ex = KafkaSASLExchange(mechanism: .oauthBearer(token: "tok-777"), host: "h")
+        _ = try ex.start()
+        #expect(try ex.receive(Array(#"{"status":"invalid_token"}"#.utf8)) == [0x01])
+        #expect(!ex.isComplete)
+        let error = try #require(throws: KafkaWireError.self) { try ex.receive([]) }
+        #expect(error.code == .saslAuthenticationFailed)
+        #expect(error.description.contains("invalid_token") && !error.description.contains("tok-777"))
+    }
+
     /// RFC 7677's SCRAM-SHA-256 example, run through the exchange.
     @Test func scramSHA256RFC7677() throws {
         var ex = KafkaSASLExchange(mechanism: .scram(.sha256, user: "user", password: "pencil", authzid: nil,

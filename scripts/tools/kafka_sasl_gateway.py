@@ -234,6 +234,8 @@ class Exchange:
             except Exception:
                 raise AuthFailed(f"Authentication failed during authentication due to invalid credentials with SASL mechanism {m}")
             return self.scram.get_server_final().encode(), True
+        if m == "OAUTHBEARER" and getattr(self, "oauth_failed", False):
+            raise AuthFailed("Authentication failed: invalid_token")
         if m == "OAUTHBEARER":
             text = data.decode(errors="replace")
             if not text.startswith("n,") or "\x01" not in text:
@@ -241,7 +243,10 @@ class Exchange:
             fields = dict(kv.split("=", 1) for kv in text.split("\x01")[1:] if "=" in kv)
             auth = fields.get("auth", "")
             if not auth.startswith("Bearer ") or auth[7:] not in self.args.tokens:
-                raise AuthFailed("Authentication failed: invalid_token")
+                # As Kafka's OAuthBearerSaslServer: an error challenge, then the failure once the
+                # client has answered it with %x01 (RFC 7628 3.2.2).
+                self.oauth_failed = True
+                return json.dumps({"status": "invalid_token"}).encode(), False
             self.user = "oauth"
             return b"", True
         if m == "AWS_MSK_IAM":

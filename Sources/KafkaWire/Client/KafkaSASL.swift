@@ -10,6 +10,9 @@ struct KafkaSASLExchange: Sendable {
         case plainSent
         case scram(SCRAMClient, step: Int)
         case oauthSent
+        /// The server answered the token with an error challenge (RFC 7628 §3.2.2); the client
+        /// sent the `%x01` that ends the exchange and expects the failure.
+        case oauthFailed(challenge: String)
         case iamSent
         case done
         case failed
@@ -65,6 +68,13 @@ struct KafkaSASLExchange: Sendable {
         let current = state
         state = .failed
         switch current {
+        case .oauthSent where !server.isEmpty:
+            // A JSON error such as {"status":"invalid_token"}: no secret in it; keep it short.
+            let challenge = String(decoding: server.prefix(200), as: UTF8.self)
+            state = .oauthFailed(challenge: challenge)
+            return [0x01]
+        case .oauthFailed(let challenge):
+            throw KafkaWireError(.saslAuthenticationFailed, "\(name) refused the token: \(challenge)")
         case .plainSent, .oauthSent, .iamSent:
             state = .done
             return nil
