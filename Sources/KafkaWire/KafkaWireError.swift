@@ -10,6 +10,7 @@ public struct KafkaWireError: Error, Sendable, CustomStringConvertible {
             case unsupportedCompression, compressionFailed, unknownAPI
             case connectionFailed, timedOut, brokerError, offsetOutOfRange, protocolViolation
             case metadataUnavailable, closed, invalidArgument
+            case saslAuthenticationFailed, tlsFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -57,6 +58,11 @@ public struct KafkaWireError: Error, Sendable, CustomStringConvertible {
         public static let closed = Code(.closed)
         /// A caller passed something unusable (a partition out of range, an empty bootstrap list).
         public static let invalidArgument = Code(.invalidArgument)
+        /// SASL authentication was refused or could not run (the context names the mechanism,
+        /// the broker and the broker's message; never the password or token).
+        public static let saslAuthenticationFailed = Code(.saslAuthenticationFailed)
+        /// The TLS handshake with a broker failed (bad certificate, name mismatch, no TLS there).
+        public static let tlsFailed = Code(.tlsFailed)
 
         public var description: String {
             switch base {
@@ -68,6 +74,8 @@ public struct KafkaWireError: Error, Sendable, CustomStringConvertible {
             case .metadataUnavailable: "metadata unavailable"
             case .closed: "closed"
             case .invalidArgument: "invalid argument"
+            case .saslAuthenticationFailed: "SASL authentication failed"
+            case .tlsFailed: "TLS handshake failed"
             case .truncated: "truncated"
             case .invalidLength: "invalid length"
             case .nullNotAllowed: "null not allowed"

@@ -4,12 +4,13 @@
 # already running is left alone. Stop them with scripts/services/stop-all.sh.
 #
 #   scripts/services/start-all.sh              all services
-#   scripts/services/start-all.sh kafka s3     only these (kafka kafka-mock postgres15 postgres18
+#   scripts/services/start-all.sh kafka s3     only these (kafka kafka-sasl kafka-mock postgres15 postgres18
 #                                              zookeeper clickhouse s3); env.sh still names them all
 #
 # Environment: KP_SERVICES_DIR (state, default <repo>/.services), KP_BIN_DIR (downloaded binaries),
 # KP_AUTO_PORTS=1 (replace default ports that other programs hold by free ones, kept in ports.env),
-# ports: KP_KAFKA_PORT KP_KAFKA_TLS_PORT KP_KAFKA_MTLS_PORT KP_KAFKA_TLS_BACKEND_PORT
+# ports: KP_KAFKA_SASL_PORT KP_KAFKA_SASL_TLS_PORT KP_KAFKA_SASL_BACKEND_PORT KP_KAFKA_SASL_TLS_BACKEND_PORT
+# KP_KAFKA_PORT KP_KAFKA_TLS_PORT KP_KAFKA_MTLS_PORT KP_KAFKA_TLS_BACKEND_PORT
 # KP_KAFKA_MTLS_BACKEND_PORT KP_PG15_PORT KP_PG18_PORT KP_PG18_BACKEND_PORT KP_CH_PORT KP_CH_HTTP_PORT
 # KP_CH_INTERSERVER_PORT KP_ZK_PORT KP_S3_PORT (defaults in lib.sh).
 # Needs what scripts/install-deps.sh installs.
@@ -20,7 +21,7 @@ for v in $(compgen -v KP_ | grep '_PORT$' || true); do explicit+="$v "; done
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-ALL=(kafka kafka-mock postgres15 postgres18 zookeeper clickhouse s3)
+ALL=(kafka kafka-sasl kafka-mock postgres15 postgres18 zookeeper clickhouse s3)
 if [ $# -gt 0 ]; then WANT=("$@"); else WANT=("${ALL[@]}"); fi
 for s in "${WANT[@]}"; do
   [ -f "$HERE/$s.sh" ] && [[ " ${ALL[*]} " == *" $s "* ]] || kp_die "unknown service '$s' (known: ${ALL[*]})"
@@ -60,7 +61,7 @@ for v in "${KP_PORT_VARS[@]}"; do export "${v?}"; done
 
 # Shared pieces first, so the parallel starts below do not race for them.
 kp_ensure_tls
-wants kafka && kp_tansu_bin >/dev/null
+{ wants kafka || wants kafka-sasl; } && kp_tansu_bin >/dev/null
 wants postgres18 && kp_pg18_bin >/dev/null
 
 # Start in parallel (ClickHouse after ZooKeeper); each one's output goes to start-logs/NAME.out.
@@ -83,6 +84,7 @@ run zookeeper clickhouse
 run postgres15
 run postgres18
 run kafka
+run kafka-sasl
 run kafka-mock
 run s3
 failed=()
@@ -113,6 +115,15 @@ KP_KAFKA_TLS 127.0.0.1:$KP_KAFKA_TLS_PORT
 KP_KAFKA_MTLS 127.0.0.1:$KP_KAFKA_MTLS_PORT
 KP_KAFKA_TLS_CA $T/ca.pem
 KP_KAFKA_MOCK $mock
+KP_KAFKA_SASL 127.0.0.1:$KP_KAFKA_SASL_PORT
+KP_KAFKA_SASL_TLS 127.0.0.1:$KP_KAFKA_SASL_TLS_PORT
+KP_KAFKA_SASL_USERS alice:alice-secret reauth:reauth-secret
+KP_KAFKA_SASL_TOKEN kp-oauth-token-0123456789
+KP_KAFKA_SASL_AWS AKIAGATEWAY000000001:gateway-secret-0123
+KP_KAFKA_SASL_AWS_SESSION ASIAGATEWAY000000002:gateway-secret-4567:gateway-session-token
+KP_KAFKA_SASL_REGION us-east-1
+KP_KAFKA_SASL_STATUS $KP_SERVICES_DIR/kafka-sasl/plain.status.json
+KP_KAFKA_SASL_TLS_STATUS $KP_SERVICES_DIR/kafka-sasl/tls.status.json
 KP_TLS_CA $T/ca.pem
 KP_TLS_CLIENT_CERT $T/client.pem
 KP_TLS_CLIENT_KEY $T/client.key

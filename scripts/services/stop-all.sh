@@ -18,6 +18,8 @@ if [ -d "$D" ]; then
   pids=()
   kp_stop "$D/kafka/stunnel.pid" stunnel 10 & pids+=($!)
   kp_stop "$D/kafka-mock/mock.pid" kafka-mock 10 & pids+=($!)
+  kp_stop "$D/kafka-sasl/plain.pid" "kafka SASL gateway" 10 & pids+=($!)
+  kp_stop "$D/kafka-sasl/tls.pid" "kafka SASL TLS gateway" 10 & pids+=($!)
   kp_stop "$D/s3/moto.pid" moto 10 & pids+=($!)
   kp_stop "$D/pg18-tls/proxy.pid" "postgres18 TLS front" 10 & pids+=($!)
   # ClickHouse's graceful shutdown can take 10-15 s after heavy use.
@@ -29,6 +31,8 @@ if [ -d "$D" ]; then
   kp_stop "$D/kafka/tansu.pid" tansu 10
   kp_stop "$D/kafka/tansu-tls.pid" tansu-tls 10
   kp_stop "$D/kafka/tansu-mtls.pid" tansu-mtls 10
+  kp_stop "$D/kafka-sasl/tansu-sasl.pid" tansu-sasl 10
+  kp_stop "$D/kafka-sasl/tansu-sasl-tls.pid" tansu-sasl-tls 10
   kp_stop "$D/zookeeper/zk.pid" zookeeper 20   # after ClickHouse, its client
   rm -f "$D/env.sh"
 fi

@@ -28,6 +28,8 @@ public struct KafkaClientConfiguration: Sendable {
     /// Runs on each new channel before the Kafka handler is added: the place for TLS (and the
     /// handlers SASL needs). nil for plain TCP.
     public var channelInitializer: (@Sendable (any Channel) -> EventLoopFuture<Void>)?
+    /// TLS and SASL (see `KafkaSecurity`); default plaintext without authentication.
+    public var security = KafkaSecurity()
 
     public init(bootstrap: [Broker], clientID: String = "kafka-pipe") {
         self.bootstrap = bootstrap

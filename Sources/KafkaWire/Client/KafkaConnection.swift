@@ -1,5 +1,9 @@
+import FoundationEssentials
+import Logging
 import NIOCore
 import NIOPosix
+import PipeTLS
+import Synchronization
 
 /// The correlation bookkeeping of one broker connection, as a value: requests get increasing
 /// correlation ids; a broker answers requests in the order it received them, so each response
@@ -68,7 +72,14 @@ struct KafkaOutboundRequest {
     var timeout: TimeAmount
     /// nil for a request the broker does not answer.
     var promise: EventLoopPromise<ByteBuffer>?
+    /// Part of a re-authentication: the first such request waits until every request before it
+    /// has its answer, and later ordinary requests wait until `KafkaExclusiveEnd` (KIP-368: no
+    /// other request may be in flight while a session is renewed).
+    var exclusive = false
 }
+
+/// Ends the exclusive phase that the first `exclusive` request began; held requests go out.
+struct KafkaExclusiveEnd: Sendable {}
 
 /// Frames requests, matches responses by correlation id, and times requests out. All its state
 /// lives on the channel's event loop.
@@ -82,6 +93,11 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     private var inbound: ByteBuffer?
     private let peer: String
     private let maxFrameSize: Int
+    private var exclusive = false
+    /// The exclusive request waiting for the requests before it to be answered.
+    private var waitingExclusive: (KafkaOutboundRequest, EventLoopPromise<Void>?)?
+    /// Ordinary requests written during the exclusive phase, in order.
+    private var held: [(KafkaOutboundRequest, EventLoopPromise<Void>?)] = []
 
     init(peer: String, maxFrameSize: Int = 256 << 20) {
         self.peer = peer
@@ -89,7 +105,42 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        var request = unwrapOutboundIn(data)
+        let request = unwrapOutboundIn(data)
+        if request.exclusive {
+            if !exclusive {
+                exclusive = true
+                if !state.pending.isEmpty {
+                    waitingExclusive = (request, promise)
+                    return
+                }
+            }
+        } else if exclusive, !state.isClosed {
+            held.append((request, promise))
+            return
+        }
+        send(context: context, request: request, promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is KafkaExclusiveEnd else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        exclusive = false
+        if let (request, p) = waitingExclusive {
+            waitingExclusive = nil
+            request.promise?.fail(KafkaWireError(.protocolViolation, "\(peer): re-authentication ended before it began"))
+            p?.fail(KafkaWireError(.closed, peer))
+        }
+        let out = held
+        held.removeAll()
+        for (request, p) in out { send(context: context, request: request, promise: p) }
+        context.flush()
+        promise?.succeed()
+    }
+
+    private func send(context: ChannelHandlerContext, request: KafkaOutboundRequest, promise: EventLoopPromise<Void>?) {
+        var request = request
         guard !state.isClosed else {
             request.promise?.fail(KafkaWireError(.connectionFailed, "\(peer): connection closed"))
             promise?.fail(KafkaWireError(.connectionFailed, "\(peer): connection closed"))
@@ -140,6 +191,11 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
                     throw KafkaWireError(.protocolViolation, "\(peer): correlation id \(got), expected \(expected.map(String.init) ?? "none")")
                 }
             }
+            if let (request, promise) = waitingExclusive, state.pending.isEmpty {
+                waitingExclusive = nil
+                send(context: context, request: request, promise: promise)
+                context.flush()
+            }
             if let b = inbound, b.readableBytes == 0 { inbound = nil }
             else if inbound != nil { inbound!.discardReadBytes() }
         } catch {
@@ -159,6 +215,14 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: KafkaWireError) {
+        var waiting = held
+        held.removeAll()
+        if let w = waitingExclusive { waiting.insert(w, at: 0) }
+        waitingExclusive = nil
+        for (request, promise) in waiting {
+            request.promise?.fail(error)
+            promise?.fail(error)
+        }
         for p in state.closed() {
             if let (promise, timer) = promises.removeValue(forKey: p.correlationId) {
                 timer?.cancel()
@@ -176,6 +240,10 @@ final class KafkaConnection: Sendable {
     let brokerID: Int32?
     /// Per api key, the version both sides speak (the highest common one).
     let versions: [Int16: Int16]
+    /// The session re-authentication loop, when the broker granted a session lifetime.
+    private let reauthTask = Mutex<Task<Void, Never>?>(nil)
+    /// How many times this connection authenticated again after the first time.
+    let reauthentications = Atomic<Int>(0)
 
     private init(channel: any Channel, peer: String, brokerID: Int32?, versions: [Int16: Int16]) {
         self.channel = channel
@@ -183,6 +251,8 @@ final class KafkaConnection: Sendable {
         self.brokerID = brokerID
         self.versions = versions
     }
+
+    private static let securityLogger = Logger(label: "kafka-pipe.kafka")
 
     var isActive: Bool { channel.isActive }
 
@@ -208,20 +278,44 @@ final class KafkaConnection: Sendable {
                         group: any EventLoopGroup) async throws -> KafkaConnection {
         let peer = "\(host):\(port)"
         let hook = configuration.channelInitializer
+        let security = configuration.security
+        var tlsContext: TLSContext?
+        if let tls = security.tls {
+            do {
+                tlsContext = try TLSContext(configuration: tls)
+            } catch {
+                throw KafkaWireError(.tlsFailed, "\(peer): \(error)", cause: error)
+            }
+        }
+        let serverName = security.tls?.serverName ?? host
+        let handshake = Mutex<EventLoopFuture<Void>?>(nil)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(configuration.connectTimeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
+                .channelInitializer { [tlsContext] channel in
                     let pre: EventLoopFuture<Void> = hook?(channel) ?? channel.eventLoop.makeSucceededVoidFuture()
                     return pre.flatMapThrowing {
                         try channel.pipeline.syncOperations.addHandler(KafkaChannelHandler(peer: peer))
+                        if let tlsContext {
+                            let done = addTLS(to: channel, context: tlsContext, serverHostname: serverName,
+                                              logger: Self.securityLogger)
+                            handshake.withLock { $0 = done }
+                        }
                     }
                 }
                 .connect(host: host, port: port).get()
         } catch {
             throw KafkaWireError(.connectionFailed, "\(peer): \(error)", cause: error)
+        }
+        if let done = handshake.withLock({ $0 }) {
+            do {
+                try await done.get()
+            } catch {
+                try? await channel.close()
+                throw KafkaWireError(.tlsFailed, "\(peer): \(error)", cause: error)
+            }
         }
         let bare = KafkaConnection(channel: channel, peer: peer, brokerID: brokerID, versions: [:])
         do {
@@ -247,7 +341,12 @@ final class KafkaConnection: Sendable {
                     versions[api.apiKey] = v
                 }
             }
-            return KafkaConnection(channel: channel, peer: peer, brokerID: brokerID, versions: versions)
+            let connection = KafkaConnection(channel: channel, peer: peer, brokerID: brokerID, versions: versions)
+            if let sasl = security.sasl {
+                let lifetime = try await connection.authenticate(sasl, host: host, configuration: configuration)
+                connection.scheduleReauthentication(sasl, host: host, lifetimeMs: lifetime, configuration: configuration)
+            }
+            return connection
         } catch {
             try? await channel.close()
             throw error
@@ -263,11 +362,11 @@ final class KafkaConnection: Sendable {
 
     /// Sends one request and waits for its response (or its timeout).
     func send<R: KafkaRequest>(_ request: R, version: Int16? = nil, clientID: String?,
-                               timeout: TimeAmount) async throws -> R.Response {
+                               timeout: TimeAmount, exclusive: Bool = false) async throws -> R.Response {
         let v = try version ?? self.version(for: R.self)
         var frame = channel.allocator.buffer(capacity: 256)
         try KafkaFrame.encodeRequest(request, version: v, correlationId: 0, clientId: clientID, into: &frame)
-        var body = try await sendFrame(frame, apiKey: R.apiKey, version: v, timeout: timeout)
+        var body = try await writeFrame(frame, apiKey: R.apiKey, version: v, timeout: timeout, exclusive: exclusive).get()
         do {
             return try KafkaFrame.decodeResponse(to: R.self, version: v, from: &body).response
         } catch var e as KafkaWireError {
@@ -285,10 +384,11 @@ final class KafkaConnection: Sendable {
     /// Writes a request now (in the caller's order) and returns the future of its response.
     /// Writes from one thread reach the channel in the order they were made, which the
     /// producer relies on to keep a partition's batches in sequence.
-    func writeFrame(_ frame: ByteBuffer, apiKey: Int16, version: Int16, timeout: TimeAmount) -> EventLoopFuture<ByteBuffer> {
+    func writeFrame(_ frame: ByteBuffer, apiKey: Int16, version: Int16, timeout: TimeAmount,
+                    exclusive: Bool = false) -> EventLoopFuture<ByteBuffer> {
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         let request = KafkaOutboundRequest(frame: frame, apiKey: apiKey, apiVersion: version, timeout: timeout,
-                                           promise: promise)
+                                           promise: promise, exclusive: exclusive)
         channel.writeAndFlush(request).whenFailure { error in
             promise.fail(KafkaWireError(.connectionFailed, "\(self.peer): \(error)", cause: error))
         }
@@ -296,6 +396,78 @@ final class KafkaConnection: Sendable {
     }
 
     func close() async {
+        reauthTask.withLock { $0?.cancel() }
         try? await channel.close()
+    }
+
+    private func authenticate(_ sasl: SASLMechanismConfig, host: String,
+                              configuration: KafkaClientConfiguration, renewal: Bool = false) async throws -> Int64 {
+        guard versions[KafkaAPIKey.saslHandshake] == 1 else {
+            throw KafkaWireError(.saslAuthenticationFailed,
+                                 "\(sasl.mechanismName) with \(peer): the broker has no SaslHandshake v1")
+        }
+        let v = versions[KafkaAPIKey.saslAuthenticate] ?? 0
+        let transport = ConnectionSASLTransport(connection: self, clientID: configuration.clientID,
+                                                timeout: configuration.requestTimeout, exclusive: renewal)
+        guard renewal else {
+            return try await Self.authenticate(send: transport, mechanism: sasl, host: host, peer: peer,
+                                               authenticateVersion: v)
+        }
+        // A renewal holds other requests back until it is over (KafkaChannelHandler).
+        do {
+            let lifetime = try await Self.authenticate(send: transport, mechanism: sasl, host: host, peer: peer,
+                                                       authenticateVersion: v)
+            try? await channel.triggerUserOutboundEvent(KafkaExclusiveEnd()).get()
+            return lifetime
+        } catch {
+            try? await channel.triggerUserOutboundEvent(KafkaExclusiveEnd()).get()
+            throw error
+        }
+    }
+
+    /// Renews the session at `reauthenticateAt` of its lifetime, again and again, until the
+    /// connection closes. A failed renewal closes the connection (the cluster reconnects).
+    private func scheduleReauthentication(_ sasl: SASLMechanismConfig, host: String, lifetimeMs: Int64,
+                                          configuration: KafkaClientConfiguration) {
+        guard lifetimeMs > 0 else { return }
+        let fraction = min(max(configuration.security.reauthenticateAt, 0.5), 0.95)
+        let task = Task { [self] in
+            var lifetime = lifetimeMs
+            while lifetime > 0, channel.isActive, !Task.isCancelled {
+                let wait = Int64(Double(lifetime) * fraction)
+                do {
+                    try await Task.sleep(for: .milliseconds(max(wait, 1)))
+                } catch { return }
+                guard channel.isActive else { return }
+                do {
+                    lifetime = try await authenticate(sasl, host: host, configuration: configuration, renewal: true)
+                    reauthentications.add(1, ordering: .relaxed)
+                } catch {
+                    Self.securityLogger.warning("re-authentication failed, closing the connection",
+                                           metadata: ["peer": "\(peer)", "error": "\(error)"])
+                    try? await channel.close()
+                    return
+                }
+            }
+        }
+        reauthTask.withLock { $0 = task }
+    }
+}
+
+extension KafkaConnection {
+    /// The connection as the SASL exchange's transport.
+    struct ConnectionSASLTransport: KafkaSASLTransport {
+        let connection: KafkaConnection
+        let clientID: String
+        let timeout: TimeAmount
+        var exclusive = false
+
+        func handshake(_ request: SaslHandshakeRequest) async throws -> SaslHandshakeResponse {
+            try await connection.send(request, version: 1, clientID: clientID, timeout: timeout, exclusive: exclusive)
+        }
+
+        func authenticate(_ request: SaslAuthenticateRequest, version: Int16) async throws -> SaslAuthenticateResponse {
+            try await connection.send(request, version: version, clientID: clientID, timeout: timeout, exclusive: exclusive)
+        }
     }
 }
