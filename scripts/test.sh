@@ -96,6 +96,10 @@ export KP_BINARY
 step "tests (swift test)"
 args=()
 [ -n "${KP_TEST_FILTER:-}" ] && args+=(--filter "$KP_TEST_FILTER")
+# One test at a time: several integration tests wait on child processes and servers, and Swift's
+# cooperative pool has only as many threads as cores (2 in CI); run side by side they starve each
+# other. KP_TEST_PARALLEL=1 runs them in parallel for a quicker local run on a bigger machine.
+[ "${KP_TEST_PARALLEL:-0}" = 1 ] || args+=(--no-parallel)
 swift test --skip-build ${args[@]+"${args[@]}"}
 
 if [ "${KP_SKIP_FUZZ:-0}" != 1 ]; then
