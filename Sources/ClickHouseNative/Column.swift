@@ -299,7 +299,8 @@ enum BlockCodec {
             let name = try r.string()
             let typeName = try r.string()
             let t = try ClickHouseType.parse(typeName)
-            try ColumnCodec.readPrefix(t, &r)
+            // Zero rows are zero bytes: not even the serialization prefix.
+            if nrows > 0 { try ColumnCodec.readPrefix(t, &r) }
             let vals = try ColumnCodec.readValues(t, rows: nrows, &r)
             cols.append(ClickHouseColumn(name: name, type: t, values: vals))
         }
@@ -314,6 +315,7 @@ enum BlockCodec {
                 throw ClickHouseError(.invalidArgument, "column \(c.name) has \(c.values.count) values, block has \(b.rowCount) rows")
             }
             w.string(c.name); w.string(c.type.description)
+            if b.rowCount == 0 { continue }
             ColumnCodec.writePrefix(c.type, &w)
             try ColumnCodec.writeValues(c.type, c.values, &w)
         }
