@@ -129,7 +129,9 @@ enum ColumnCodec {
             var dictType = inner
             var nullable = false
             if case .nullable(let x) = inner { dictType = x; nullable = true }
-            let dictSize = try r.count()
+            let dictSize64 = try r.fixed(UInt64.self)
+            guard dictSize64 <= UInt64(r.remaining) else { throw ClickHouseError(.malformed, "LowCardinality dictionary size \(dictSize64)") }
+            let dictSize = Int(dictSize64)
             let dict = try readValues(dictType, rows: dictSize, &r)
             let n = try r.fixed(UInt64.self)
             guard n == UInt64(rows) else { throw ClickHouseError(.malformed, "LowCardinality rows \(n) != \(rows)") }
