@@ -159,23 +159,18 @@ public actor ClickHouseConnection {
         }
     }
 
-    /// Runs a query and collects everything it returns.
+    /// Runs a query and collects everything it returns. `settings` are (name, value) pairs for this
+    /// query only; `queryID` is shown in `system.processes` / `system.query_log`.
     public func query(_ sql: String, settings: [(String, String)] = [], queryID: String = "") async throws -> ClickHouseResult {
         try await sendQuery(sql, settings: settings, queryID: queryID)
-        var result = ClickHouseResult(blocks: [], progress: ClickHouseProgress(), logs: [])
+        var machine = QueryStateMachine(.select)
         while true {
-            switch try await nextPacket(compressed: compressed) {
-            case .data(let b): if !b.columns.isEmpty || b.rowCount > 0 { result.blocks.append(b) }
-            case .totals(let b): result.totals = b
-            case .extremes(let b): result.extremes = b
-            case .log(let b): result.logs.append(b)
-            case .progress(let p):
-                result.progress.rows &+= p.rows; result.progress.bytes &+= p.bytes; result.progress.totalRows &+= p.totalRows
-            case .profileInfo(let p): result.profileInfo = p
-            case .tableColumns: continue
-            case .exception(let e): throw ClickHouseError(server: e)
-            case .endOfStream: return result
-            case .hello, .pong: throw ClickHouseError(.protocolViolation, "unexpected packet during a query")
+            switch machine.packetReceived(try await nextPacket(compressed: compressed)) {
+            case .read: continue
+            case .finished: return machine.result
+            case .fail(let e): throw ClickHouseError(server: e)
+            case .violation(let why): throw ClickHouseError(.protocolViolation, "query: \(why)")
+            case .sendData: throw ClickHouseError(.protocolViolation, "query: an insert header outside an insert")
             }
         }
     }
@@ -190,38 +185,33 @@ public actor ClickHouseConnection {
 
     /// Inserts columns into `table`: `INSERT INTO table (names) VALUES`, header block, data, empty block.
     public func insert(into table: String, columns: [ClickHouseColumn], settings: [(String, String)] = [],
-                       blockRows: Int = 1_000_000) async throws {
+                       queryID: String = "", blockRows: Int = 1_000_000) async throws {
         let rows = columns.first?.values.count ?? 0
         guard !columns.isEmpty, columns.allSatisfy({ $0.values.count == rows }) else {
             throw ClickHouseError(.invalidArgument, "insert needs columns of equal length")
         }
         let names = columns.map { "`" + $0.name.replacingBackticks() + "`" }.joined(separator: ", ")
-        try await sendQuery("INSERT INTO \(table) (\(names)) VALUES", settings: settings, queryID: "")
-        // Wait for the header block that describes the table's columns.
-        header: while true {
-            switch try await nextPacket(compressed: compressed) {
-            case .data: break header
-            case .progress, .log, .tableColumns, .profileInfo: continue
-            case .exception(let e): throw ClickHouseError(server: e)
-            default: throw ClickHouseError(.protocolViolation, "expected the insert header block")
-            }
-        }
-        var start = 0
-        let step = max(1, blockRows)
-        while start < rows {
-            let end = min(rows, start + step)
-            let block = ClickHouseBlock(columns: columns.map {
-                ClickHouseColumn(name: $0.name, type: $0.type, values: Array($0.values[start..<end]))
-            }, rowCount: end - start)
-            try await send(try ClientPacket.data(block, compression: config.compression))
-            start = end
-        }
-        try await send(try ClientPacket.data(ClickHouseBlock(columns: [], rowCount: 0), compression: config.compression))
+        try await sendQuery("INSERT INTO \(table) (\(names)) VALUES", settings: settings, queryID: queryID)
+        var machine = QueryStateMachine(.insert)
         while true {
-            switch try await nextPacket(compressed: compressed) {
-            case .endOfStream: return
-            case .exception(let e): throw ClickHouseError(server: e)
-            default: continue
+            switch machine.packetReceived(try await nextPacket(compressed: compressed)) {
+            case .read: continue
+            case .finished: return
+            case .fail(let e): throw ClickHouseError(server: e)
+            case .violation(let why): throw ClickHouseError(.protocolViolation, "insert: \(why)")
+            case .sendData:
+                var start = 0
+                let step = max(1, blockRows)
+                while start < rows {
+                    let end = min(rows, start + step)
+                    let block = ClickHouseBlock(columns: columns.map {
+                        ClickHouseColumn(name: $0.name, type: $0.type, values: Array($0.values[start..<end]))
+                    }, rowCount: end - start)
+                    try await send(try ClientPacket.data(block, compression: config.compression))
+                    start = end
+                }
+                try await send(try ClientPacket.data(ClickHouseBlock(columns: [], rowCount: 0), compression: config.compression))
+                machine.dataSent()
             }
         }
     }
