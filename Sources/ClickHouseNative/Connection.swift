@@ -216,6 +216,12 @@ public actor ClickHouseConnection {
         }
     }
 
+    /// Asks the server to stop the running query (call from another task while `query` waits);
+    /// the query then ends with the rows read so far or with an exception.
+    public func cancel() async throws {
+        try await send(ClientPacket.cancel())
+    }
+
     /// Closes the connection.
     public func close() async {
         try? await channel.close()

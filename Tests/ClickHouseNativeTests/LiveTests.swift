@@ -212,3 +212,23 @@ func insertEveryTypeThenReadBack(_ c: ClickHouseCompression) async throws {
     #expect(try ClickHouseType.parse("Array(Nullable(Decimal(10, 3)))") == .array(.nullable(.decimal(precision: 10, scale: 3))))
     #expect(try ClickHouseType.parse("DateTime('Europe/Moscow')").description == "DateTime('Europe/Moscow')")
 }
+
+/// A query that would run for hours ends after Cancel.
+@Test func cancelStopsALongQuery() async throws {
+    guard let config = liveConfig() else { return }
+    let conn = try await ClickHouseConnection.connect(config)
+    let task = Task { try await conn.query("SELECT count() FROM system.numbers WHERE sipHash64(number) = 1") }
+    // Wait until the server reports progress for the query, then cancel it.
+    var seen = false
+    for _ in 0..<100 where !seen {
+        try await Task.sleep(for: .milliseconds(100))
+        let ps = try await clickhouseClient("SELECT count() FROM system.processes WHERE query LIKE '%sipHash64(number) = 1%' AND query NOT LIKE '%processes%'")
+        seen = ps.hasPrefix("1")
+    }
+    #expect(seen)
+    try await conn.cancel()
+    let outcome: String
+    do { _ = try await task.value; outcome = "ended" } catch let e as ClickHouseError { outcome = "\(e.code)" }
+    #expect(outcome == "ended" || outcome == "server")
+    await conn.close()
+}
