@@ -232,3 +232,17 @@ func insertEveryTypeThenReadBack(_ c: ClickHouseCompression) async throws {
     #expect(outcome == "ended" || outcome == "server")
     await conn.close()
 }
+
+/// Per-query settings (old binary form on 18.16) and the query id reach the server.
+@Test func querySettingsAndQueryID() async throws {
+    guard let config = liveConfig() else { return }
+    let conn = try await ClickHouseConnection.connect(config)
+    let r = try await conn.query("SELECT value FROM system.settings WHERE name = 'max_threads'", settings: [("max_threads", "3")])
+    #expect(r.rows == [[.string("3")]])
+    let r2 = try await conn.query("SELECT value FROM system.settings WHERE name = 'max_threads'")
+    #expect(r2.rows != [[.string("3")]]) // the setting was for that query only
+    let id = TestEnv.unique("kpq")
+    let r3 = try await conn.query("SELECT query_id FROM system.processes WHERE query_id = '\(id)'", queryID: id)
+    #expect(r3.rows == [[.string(id)]])
+    await conn.close()
+}
