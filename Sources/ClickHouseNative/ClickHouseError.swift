@@ -47,6 +47,9 @@ public struct ClickHouseError: Error, CustomStringConvertible, Sendable {
     public var context: String
     public var serverException: ServerException?
     public var cause: (any Error)?
+    /// For `.truncated` from a packet decoder: the buffer must hold at least this many bytes
+    /// before decoding can get further (lets the reader wait instead of re-parsing every chunk).
+    var neededBytes: Int?
 
     init(_ code: Code, _ context: String, cause: (any Error)? = nil) {
         self.code = code

@@ -94,7 +94,7 @@ public actor ClickHouseConnection {
         do {
             try await channel.writeAndFlush(ByteBuffer(bytes: ClientPacket.hello(
                 database: config.database, user: config.user, password: config.password)))
-            let p = try await readPacket(&it, &buf, revision: ClickHouseRevision.client, compressed: false, max: config.maxPacketSize)
+            let p = try await readPacket(&it, &buf, revision: ClickHouseRevision.client, compressed: false, maxBytes: config.maxPacketSize)
             switch p {
             case .hello(let info):
                 return ClickHouseConnection(channel: channel, stream: it, config: config, server: info, buffer: buf)
@@ -110,16 +110,19 @@ public actor ClickHouseConnection {
     }
 
     nonisolated(nonsending) static func readPacket(_ it: inout AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator, _ buf: inout [UInt8],
-                           revision: UInt64, compressed: Bool, max: Int) async throws -> ServerPacket {
+                           revision: UInt64, compressed: Bool, maxBytes: Int) async throws -> ServerPacket {
+        // Decode again only once the bytes the last attempt was missing are there.
+        var waitFor = 1
         while true {
-            if !buf.isEmpty {
+            if buf.count >= waitFor {
                 var r = CHReader(buf)
                 do {
                     let p = try ServerPacketDecoder.decode(&r, revision: revision, compressed: compressed)
                     buf.removeFirst(r.pos)
                     return p
                 } catch let e as ClickHouseError where e.code == .truncated {
-                    guard buf.count < max else { throw ClickHouseError(.tooLarge, "packet larger than \(max) bytes") }
+                    waitFor = max(buf.count + 1, e.neededBytes ?? 0)
+                    guard waitFor <= maxBytes else { throw ClickHouseError(.tooLarge, "packet larger than \(maxBytes) bytes") }
                 }
             }
             let next: ByteBuffer?
@@ -135,7 +138,7 @@ public actor ClickHouseConnection {
         var it = stream
         var buf = buffer
         defer { stream = it; buffer = buf }
-        return try await Self.readPacket(&it, &buf, revision: revision, compressed: compressed, max: config.maxPacketSize)
+        return try await Self.readPacket(&it, &buf, revision: revision, compressed: compressed, maxBytes: config.maxPacketSize)
     }
 
     func send(_ bytes: [UInt8]) async throws {

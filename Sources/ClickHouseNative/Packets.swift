@@ -118,7 +118,11 @@ public enum ServerPacketDecoder {
             let size: Int? = try r.bytes.withUnsafeBytes { all in
                 try CompressedBlock.frameSize(UnsafeRawBufferPointer(rebasing: all[r.pos...]))
             }
-            guard let size else { throw ClickHouseError(.truncated, "compressed frame header") }
+            guard let size else {
+                var e = ClickHouseError(.truncated, "compressed frame header")
+                e.neededBytes = r.pos + 25
+                throw e
+            }
             try r.need(size)
             let frame = try r.bytes.withUnsafeBytes { all in
                 try CompressedBlock.decode(UnsafeRawBufferPointer(rebasing: all[r.pos..<(r.pos + size)]))

@@ -9,7 +9,10 @@ struct CHReader {
 
     mutating func need(_ n: Int) throws {
         guard n >= 0, n <= remaining else {
-            throw ClickHouseError(.truncated, "need \(n) bytes, have \(remaining)")
+            var e = ClickHouseError(.truncated, "need \(n) bytes, have \(remaining)")
+            let (total, o) = pos.addingReportingOverflow(n)
+            e.neededBytes = o || n < 0 ? Int.max : total
+            throw e
         }
     }
 

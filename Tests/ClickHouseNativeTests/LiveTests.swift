@@ -246,3 +246,17 @@ func insertEveryTypeThenReadBack(_ c: ClickHouseCompression) async throws {
     #expect(r3.rows == [[.string(id)]])
     await conn.close()
 }
+
+/// A result of many blocks and frames (several MB, compressed and not) arrives whole.
+@Test(arguments: [ClickHouseCompression.none, .lz4])
+func largeResultArrivesWhole(_ c: ClickHouseCompression) async throws {
+    guard let config = liveConfig(compression: c) else { return }
+    let conn = try await ClickHouseConnection.connect(config)
+    let r = try await conn.query("SELECT number, toString(number) FROM system.numbers LIMIT 300000")
+    let cols = r.columns
+    #expect(cols.count == 2 && cols[0].values.count == 300_000)
+    #expect(cols[0].values.last == .uint(299_999))
+    #expect(cols[1].values.last == .string("299999"))
+    #expect(r.blocks.count > 1)
+    await conn.close()
+}
