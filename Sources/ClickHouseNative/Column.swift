@@ -95,9 +95,11 @@ enum ColumnCodec {
             }
         case .enum8(let w), .enum16(let w):
             let is8: Bool = { if case .enum8 = t { return true }; return false }()
+            var names: [Int16: String] = [:]
+            for (n, v) in w.items where names[v] == nil { names[v] = n }
             for _ in 0..<rows {
                 let v = is8 ? Int16(try r.fixed(Int8.self)) : try r.fixed(Int16.self)
-                let name = w.items.first { $0.1 == v }?.0 ?? String(v)
+                let name = names[v] ?? String(v)
                 out.append(.enumValue(name, v))
             }
         case .nullable(let inner):
