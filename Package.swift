@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "PgWire", dependencies: ["WireCore", "PipeAuth", "PipeTLS", log] + nio,
                 exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "ClickHouseNative", dependencies: ["WireCore", "Codecs", "PipeTLS", log] + nio,
-                swiftSettings: swiftSettings),
+                exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio,
                 swiftSettings: swiftSettings),
         .target(name: "Connectors",
@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "PgWireTests", dependencies: ["PipeTestSupport", "PgWire"] + nio, exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ClickHouseNativeTests", dependencies: ["PipeTestSupport", "ClickHouseNative"] + nio,
-                    swiftSettings: swiftSettings),
+                    exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "S3ClientTests", dependencies: ["PipeTestSupport", "S3Client"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "ConnectorsTests", dependencies: ["PipeTestSupport", "Connectors"], swiftSettings: swiftSettings),
         // Runs the built kafka-pipe binary as a user would.

@@ -32,6 +32,7 @@ let package = Package(
         fuzzTarget("FuzzGzip", ["Codecs"]),
         fuzzTarget("FuzzBase64", ["WireCore"]),
         fuzzTarget("FuzzSCRAM", ["PipeAuth"]),
+        fuzzTarget("FuzzClickHouseBlock", ["ClickHouseNative"]),
     ],
     swiftLanguageModes: [.v6]
 )

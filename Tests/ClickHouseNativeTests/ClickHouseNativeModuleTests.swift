@@ -1,6 +1,0 @@
-import Testing
-import ClickHouseNative
-
-@Test func ClickHouseNativeModuleLinks() {
-    #expect(ClickHouseNativeModule.name == "ClickHouseNative")
-}
