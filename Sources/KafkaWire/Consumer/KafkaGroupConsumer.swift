@@ -216,7 +216,15 @@ public final class KafkaGroupConsumer: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.fetchLoop() }
             group.addTask { try await self.membershipLoop() }
-            _ = try await group.next()
+            // The first to end ends both; `finish` wakes a fetch waiting for buffer space.
+            do {
+                _ = try await group.next()
+            } catch {
+                finish()
+                group.cancelAll()
+                throw error
+            }
+            finish()
             group.cancelAll()
         }
     }
