@@ -37,7 +37,6 @@ import Testing
                 futures.append(try await producer.enqueue(topic: topic, key: nil, value: Array(v.utf8),
                                                           partition: Int32(i) % partitions))
             }
-            try await producer.flush()
             for f in futures { _ = try await f.get() }
             group.cancelAll()
         }
