@@ -190,9 +190,11 @@ import Testing
         try await Self.twoMembers(servers, mock: false)
     }
 
-    // librdkafka's mock cluster closes the connection on our JoinGroup (seen 2026-11-25; not yet
-    // understood), so the group never forms there.
-    @Test(.disabled("librdkafka's mock closes the connection on our JoinGroup: under investigation"))
+    // On librdkafka's mock the group forms, but the mock bumps the generation as soon as a
+    // rebalance starts, so the commit made in the revoke callback fails with ILLEGAL_GENERATION
+    // (Kafka accepts it until the new generation) and the next owner reads those records again;
+    // the two members also did not settle into a split within 40 s. Not solved yet.
+    @Test(.disabled("librdkafka's mock rejects commits during a rebalance (ILLEGAL_GENERATION) and did not settle"))
     func twoMembersSplitAndRebalanceOnMockCluster() async throws {
         guard let servers = Self.bootstrap("KP_KAFKA_MOCK") else { return }
         try await Self.twoMembers(servers, mock: true)
