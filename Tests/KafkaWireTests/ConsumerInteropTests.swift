@@ -162,4 +162,43 @@ import Testing
         }
         #expect(seen.count == remaining)
     }
+
+    /// A member in another process killed with SIGKILL: its partitions move to the survivor
+    /// within the session timeout (6 s) plus a rejoin.
+    @Test func killedMemberPartitionsMoveOnTansu() async throws {
+        guard let servers = Live.bootstrap("KP_KAFKA") else { return }
+        guard let bench = Self.pipeBench() else {
+            Issue.record("pipe-bench is not built (swift build --product pipe-bench)")
+            return
+        }
+        let topic = TestEnv.unique("kp_grpkill")
+        let group = TestEnv.unique("kp-gkill")
+        let cluster = try Live.cluster(servers)
+        defer { Task { await cluster.shutdown() } }
+        let n: Int32 = 4
+        try await Live.createTopic(cluster, topic, partitions: n, mock: false)
+        let child = try Child(bench, ["group-consumer", "--bootstrap", servers, "--group", group, "--topic", topic,
+                                      "--session-ms", "6000", "--heartbeat-ms", "500"])
+        defer { child.remove() }
+        let ours = Live.Member()
+        let consumer = Live.makeConsumer(cluster, Live.config(group, topic), ours)
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            g.addTask { try await Live.runMember(consumer, ours) }
+            let split = try await Live.waitUntil(40) { (1..<Int(n)).contains(consumer.assignment.count) }
+            #expect(split, "our assignment: \(consumer.assignment)")
+            child.kill(SIGKILL)
+            let killedAt = Date()
+            let moved = try await Live.waitUntil(30) { consumer.assignment.count == Int(n) }
+            #expect(moved, "after the kill: \(consumer.assignment)")
+            let took = Date().timeIntervalSince(killedAt)
+            print("partitions moved \(took) s after SIGKILL")
+            let values = (0..<100).map { "k\($0)" }
+            try await Live.produce(cluster, topic: topic, values, partitions: n)
+            let all = try await Live.waitUntil(30) { ours.count >= values.count }
+            #expect(all, "ours \(ours.count)")
+            consumer.leave()
+            try await g.waitForAll()
+        }
+        await child.wait(5)
+    }
 }
