@@ -355,8 +355,18 @@ public final class KafkaGroupConsumer: Sendable {
             var failed = false
             for r in results {
                 let asked = wanted.first { $0.topic == r.topic && $0.partition == r.partition }?.offset ?? -1
-                if r.error != nil {
+                if let e = r.error {
                     failed = true
+                    if e.code == .offsetOutOfRange {
+                        // Outside the log (deleted by retention): start again at the earliest offset.
+                        let tp = TopicPartition(topic: r.topic, partition: r.partition)
+                        if let earliest = try? await KafkaAdmin(cluster: cluster)
+                            .listOffsets(topic: r.topic, partition: r.partition, .earliest) {
+                            state.withLock { s in
+                                if s.assignmentEpoch == epoch, s.assigned[tp]?.offset == asked { s.assigned[tp]?.offset = earliest }
+                            }
+                        }
+                    }
                     continue
                 }
                 await deliver(ConsumerBatch(topic: r.topic, partition: r.partition, records: r.records,
