@@ -313,7 +313,16 @@ public final class KafkaGroupConsumer: Sendable {
                 for w in readers { w.resume() }
                 await onRevoke(partitions)
             case .assign(let partitions):
-                let offsets = try await committedOffsets(partitions)
+                var offsets: [TopicPartition: Int64] = [:]
+                for attempt in 0..<5 {
+                    do {
+                        offsets = try await committedOffsets(partitions)
+                        break
+                    } catch {
+                        if attempt == 4 { throw error }
+                        try? await Task.sleep(nanoseconds: UInt64(configuration.retryBackoff.nanoseconds) << attempt)
+                    }
+                }
                 state.withLock { s in
                     s.assignmentEpoch &+= 1
                     for p in partitions { s.assigned[p] = PartitionState(offset: offsets[p]) }
