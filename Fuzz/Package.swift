@@ -25,6 +25,7 @@ let package = Package(
         fuzzTarget("FuzzHTTPResponse", ["HTTPWire"]),
         fuzzTarget("FuzzKafkaResponses", ["KafkaWire"]),
         fuzzTarget("FuzzRecordBatch", ["KafkaWire"]),
+        fuzzTarget("FuzzConsumerProtocol", ["KafkaWire"]),
         fuzzTarget("FuzzStateLog", ["Storage"]),
         fuzzTarget("FuzzSnappy", ["Codecs"]),
         fuzzTarget("FuzzLZ4", ["Codecs"]),

@@ -17,6 +17,7 @@ let commands: [(name: String, usage: String, run: BenchCommand)] = [
     ("store-writer", "[--writers W] [--compact-min BYTES] DIR   writes until killed, one stdout line per acknowledged write", storeWriter),
     ("codec-bench", "--file F [--seconds S] [--ref-zstd|lz4|snappy|gzip F]   codec MB/s", { try codecBench($0); return 0 }),
     ("store-lock-probe", "DIR   opens DIR; exit 3 and the error when it is locked", storeLockProbe),
+    ("group-consumer", "--bootstrap B --group G --topic T [--max N] [--session-ms MS] [--quiet 1]   one consumer-group member (tests, bench/kafka-group.sh)", groupConsumer),
     ("kafka-bench", "produce|fetch ...   Kafka producer/fetcher throughput (bench/kafka.sh)",
      { try await kafkaBench($0); return 0 }),
     ("pgoutput-bench", "<setup|run|cleanup> --url URL [--rows N] [--slot S --publication P --endpos LSN] [--prefix X] [--socket DIR]   pgoutput decoding (bench/pgoutput.sh)",

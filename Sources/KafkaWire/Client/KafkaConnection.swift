@@ -264,6 +264,9 @@ final class KafkaConnection: Sendable {
         KafkaAPIKey.deleteTopics: 6, KafkaAPIKey.initProducerId: 4, KafkaAPIKey.addPartitionsToTxn: 3,
         KafkaAPIKey.endTxn: 3, KafkaAPIKey.findCoordinator: 3, KafkaAPIKey.describeConfigs: 4,
         KafkaAPIKey.saslHandshake: 1, KafkaAPIKey.saslAuthenticate: 2,
+        // The group APIs at librdkafka's versions: its mock cluster advertises JoinGroup v6
+        // (flexible) but closes the connection on it.
+        KafkaAPIKey.joinGroup: 5, KafkaAPIKey.syncGroup: 3, KafkaAPIKey.heartbeat: 3, KafkaAPIKey.leaveGroup: 3,
     ]
 
     /// Picks the highest version both sides support; nil when the ranges do not meet.

@@ -1,0 +1,202 @@
+import Foundation
+import KafkaWire
+import NIOCore
+import PipeTestSupport
+import Synchronization
+import Testing
+
+/// `KafkaGroupConsumer` against real coordinators: tansu (`KP_KAFKA`) and librdkafka's mock
+/// cluster (`KP_KAFKA_MOCK`).
+@Suite(.serialized) struct ConsumerGroupLiveTests {
+    static func bootstrap(_ env: String) -> String? {
+        TestEnv.require(env) { Issue.record(Comment(rawValue: $0)) }
+    }
+
+    static func cluster(_ servers: String) throws -> KafkaCluster {
+        var config = try KafkaClientConfiguration(bootstrapServers: servers, clientID: "kp-group-tests")
+        config.requestTimeout = .seconds(30)
+        return KafkaCluster(configuration: config)
+    }
+
+    static func config(_ group: String, _ topic: String) -> KafkaGroupConsumer.Configuration {
+        var c = KafkaGroupConsumer.Configuration(groupID: group, topics: [topic])
+        c.sessionTimeout = .seconds(6)
+        c.heartbeatInterval = .milliseconds(500)
+        c.rebalanceTimeout = .seconds(10)
+        c.fetchMaxWait = .milliseconds(100)
+        return c
+    }
+
+    /// Produces `values` round-robin over the partitions; returns when all are acknowledged.
+    static func produce(_ cluster: KafkaCluster, topic: String, _ values: [String], partitions: Int32) async throws {
+        let producer = KafkaProducer(cluster: cluster, configuration: KafkaProducerConfiguration())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await producer.run() }
+            var futures: [DeliveryFuture] = []
+            for (i, v) in values.enumerated() {
+                futures.append(try await producer.enqueue(topic: topic, key: nil, value: Array(v.utf8),
+                                                          partition: Int32(i) % partitions))
+            }
+            for f in futures { _ = try await f.get() }
+            group.cancelAll()
+        }
+    }
+
+    /// What one member saw: records (by value) and the partitions it was given over time.
+    final class Member: Sendable {
+        let seen = Mutex<[String]>([])
+        let assigned = Mutex<Set<TopicPartition>>([])
+        let busy = Mutex(false)
+        var count: Int { seen.withLock { $0.count } }
+    }
+
+    /// Runs a consumer that records every value and commits after each batch; the revoke callback
+    /// waits for the batch in hand to be committed.
+    static func runMember(_ consumer: KafkaGroupConsumer, _ member: Member) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await consumer.run() }
+            group.addTask {
+                for await batch in consumer.batches {
+                    member.busy.withLock { $0 = true }
+                    member.seen.withLock { s in s += batch.records.map { String(buffer: $0.value!) } }
+                    try? await consumer.commit([batch.topicPartition: batch.nextOffset])
+                    member.busy.withLock { $0 = false }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    static func makeConsumer(_ cluster: KafkaCluster, _ config: KafkaGroupConsumer.Configuration, _ m: Member) -> KafkaGroupConsumer {
+        KafkaGroupConsumer(cluster: cluster, configuration: config, onRevoke: { ps in
+            while m.busy.withLock({ $0 }) { try? await Task.sleep(nanoseconds: 5_000_000) }
+            m.assigned.withLock { s in for p in ps { s.remove(p) } }
+        }, onAssign: { ps in
+            m.assigned.withLock { s in s.formUnion(ps) }
+        })
+    }
+
+    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) async throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if condition() { return true }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return condition()
+    }
+
+    static func createTopic(_ cluster: KafkaCluster, _ topic: String, partitions: Int32, mock: Bool) async throws {
+        do {
+            try await KafkaAdmin(cluster: cluster).createTopics([.init(name: topic, partitions: partitions)])
+        } catch let e as KafkaWireError where mock && e.code == .unsupportedVersion {
+            try await cluster.metadata(topics: [topic], allowAutoTopicCreation: true)  // the mock auto-creates
+        }
+        _ = try await cluster.topicMetadata(topic)
+    }
+
+    // MARK: one member
+
+    /// Joins alone, reads everything from the earliest offset, commits, leaves; a second
+    /// consumer of the group resumes after the commit and sees only the new records.
+    @Test func oneMemberConsumesCommitsAndResumesOnTansu() async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA") else { return }
+        let topic = TestEnv.unique("kp_grp1")
+        let group = TestEnv.unique("kp-g1")
+        let cluster = try Self.cluster(servers)
+        defer { Task { await cluster.shutdown() } }
+        try await Self.createTopic(cluster, topic, partitions: 3, mock: false)
+        let first = (0..<90).map { "a\($0)" }
+        try await Self.produce(cluster, topic: topic, first, partitions: 3)
+
+        let m1 = Member()
+        let c1 = Self.makeConsumer(cluster, Self.config(group, topic), m1)
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            g.addTask { try await Self.runMember(c1, m1) }
+            let done = try await Self.waitUntil(30) { m1.count >= first.count }
+            #expect(done, "saw \(m1.count) of \(first.count)")
+            #expect(c1.assignment.count == 3)
+            c1.leave()
+            try await g.waitForAll()
+        }
+        #expect(m1.seen.withLock { $0.sorted() } == first.sorted())
+        #expect(m1.assigned.withLock { $0.isEmpty }, "everything revoked on leave")
+
+        let second = (0..<30).map { "b\($0)" }
+        try await Self.produce(cluster, topic: topic, second, partitions: 3)
+        let m2 = Member()
+        let c2 = Self.makeConsumer(cluster, Self.config(group, topic), m2)
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            g.addTask { try await Self.runMember(c2, m2) }
+            _ = try await Self.waitUntil(30) { m2.count >= second.count }
+            try await Task.sleep(nanoseconds: 500_000_000)  // anything re-delivered would show now
+            c2.leave()
+            try await g.waitForAll()
+        }
+        #expect(m2.seen.withLock { $0.sorted() } == second.sorted(), "resumes at the commit")
+    }
+
+    // MARK: two members
+
+    static func twoMembers(_ servers: String, mock: Bool) async throws {
+        let topic = TestEnv.unique("kp_grp2")
+        let group = TestEnv.unique("kp-g2")
+        let cluster = try Self.cluster(servers)
+        defer { Task { await cluster.shutdown() } }
+        let partitions: Int32 = 4
+        try await Self.createTopic(cluster, topic, partitions: partitions, mock: mock)
+        let meta = try await cluster.topicMetadata(topic)
+        let n = Int32(meta.partitions.count)
+        let firstValues = (0..<200).map { "x\($0)" }
+        try await Self.produce(cluster, topic: topic, firstValues, partitions: n)
+
+        let a = Member(), b = Member()
+        let ca = Self.makeConsumer(cluster, Self.config(group, topic), a)
+        let cb = Self.makeConsumer(cluster, Self.config(group, topic), b)
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            g.addTask { try await Self.runMember(ca, a) }
+            g.addTask { try await Self.runMember(cb, b) }
+            // Both members end up with a share of the partitions.
+            let split = try await Self.waitUntil(40) {
+                let x = a.assigned.withLock { $0 }, y = b.assigned.withLock { $0 }
+                return !x.isEmpty && !y.isEmpty && x.isDisjoint(with: y) && x.count + y.count == Int(n)
+            }
+            #expect(split, "a \(a.assigned.withLock { $0 }), b \(b.assigned.withLock { $0 })")
+            let secondValues = (0..<200).map { "y\($0)" }
+            try await Self.produce(cluster, topic: topic, secondValues, partitions: n)
+            let all = try await Self.waitUntil(30) { a.count + b.count >= 400 }
+            #expect(all, "a \(a.count) b \(b.count)")
+            #expect(b.count > 0 && a.count > 0)
+
+            // b leaves: a gets every partition and reads what follows.
+            cb.leave()
+            let moved = try await Self.waitUntil(30) { a.assigned.withLock { $0.count } == Int(n) }
+            #expect(moved)
+            let third = (0..<100).map { "z\($0)" }
+            try await Self.produce(cluster, topic: topic, third, partitions: n)
+            _ = try await Self.waitUntil(30) { a.count + b.count >= 500 }
+            try await Task.sleep(nanoseconds: 500_000_000)
+            ca.leave()
+            try await g.waitForAll()
+        }
+        // Every record seen by exactly one member, once.
+        let seen = a.seen.withLock { $0 } + b.seen.withLock { $0 }
+        #expect(seen.count == 500, "seen \(seen.count)")
+        #expect(Set(seen).count == 500)
+        #expect(Set(seen).isSuperset(of: firstValues))
+    }
+
+    @Test func twoMembersSplitAndRebalanceOnTansu() async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA") else { return }
+        try await Self.twoMembers(servers, mock: false)
+    }
+
+    // On librdkafka's mock the group forms, but the mock bumps the generation as soon as a
+    // rebalance starts, so the commit made in the revoke callback fails with ILLEGAL_GENERATION
+    // (Kafka accepts it until the new generation) and the next owner reads those records again;
+    // the two members also did not settle into a split within 40 s. Not solved yet.
+    @Test(.disabled("librdkafka's mock rejects commits during a rebalance (ILLEGAL_GENERATION) and did not settle"))
+    func twoMembersSplitAndRebalanceOnMockCluster() async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA_MOCK") else { return }
+        try await Self.twoMembers(servers, mock: true)
+    }
+}
