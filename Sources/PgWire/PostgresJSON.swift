@@ -1,3 +1,4 @@
+import WireCore
 /// SPEC §3 "Value encoding": PostgreSQL text values (as pgoutput sends them, with the session's
 /// `DateStyle=ISO`, `IntervalStyle=iso_8601`, `TimeZone=UTC`, `extra_float_digits=3`) to JSON
 /// text fragments, one per column.
@@ -181,24 +182,7 @@ public enum PostgresJSON {
     }
 
     static func base64(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], table[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], 61, 61]
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [table[Int(n >> 18 & 63)], table[Int(n >> 12 & 63)], table[Int(n >> 6 & 63)], 61]
-        }
-        return String(decoding: out, as: UTF8.self)
+        Base64.encode(bytes)
     }
 
     // MARK: dates and times
