@@ -175,12 +175,13 @@ public final class S3Client: Sendable {
         let payloadHash = r.body.isEmpty ? SigV4Signer.emptyPayloadHash
             : (configuration.payloadSigning == .signed ? Hex.encode(Digest.sha256.hash(r.body)) : SigV4Signer.unsignedPayload)
         while true {
+            let gate = SinkGate(sink: r.sink)
             do {
-                return try await sendOnce(r, body: bodyBuffer, payloadHash: payloadHash)
+                return try await sendOnce(r, body: bodyBuffer, payloadHash: payloadHash, gate: gate)
             } catch {
-                // A streamed body cannot be replayed once bytes reached the sink; the sink gets
-                // bytes only with a 2xx head, after which only transport errors remain.
-                guard error.isRetryable, attempt < configuration.maxRetries, r.sink == nil || error.status != nil else {
+                // A streamed download cannot be replayed once bytes reached the sink (the sink gets
+                // bytes only after a 2xx head); before that, a dropped connection is retried as usual.
+                guard error.isRetryable, attempt < configuration.maxRetries, !gate.delivered else {
                     throw error
                 }
                 attempt += 1
@@ -193,11 +194,10 @@ public final class S3Client: Sendable {
         }
     }
 
-    private func sendOnce(_ r: Request, body: ByteBuffer?, payloadHash: String) async throws(S3Error) -> HTTPResponse {
+    private func sendOnce(_ r: Request, body: ByteBuffer?, payloadHash: String, gate: SinkGate) async throws(S3Error) -> HTTPResponse {
         let (http, head, hostHeader) = try prepare(r, payloadHash: payloadHash)
         let response: HTTPResponse
         // Only a 2xx response's body goes to the sink; errors are collected to read their XML.
-        let gate = SinkGate(sink: r.sink)
         do {
             response = try await http.execute(head, body: body, sink: r.sink == nil ? nil : gate.forward)
         } catch {
@@ -577,7 +577,10 @@ public final class S3Client: Sendable {
 /// Passes body bytes to the sink only for a 2xx response; keeps an error response's body.
 final class SinkGate: Sendable {
     let sink: (@Sendable (ByteBuffer) -> Void)?
-    private let state = Mutex<(pass: Bool, kept: [UInt8])>((false, []))
+    private let state = Mutex<(pass: Bool, kept: [UInt8], delivered: Bool)>((false, [], false))
+
+    /// Whether any byte went to the sink.
+    var delivered: Bool { state.withLock { $0.delivered } }
 
     init(sink: (@Sendable (ByteBuffer) -> Void)?) { self.sink = sink }
 
@@ -588,7 +591,10 @@ final class SinkGate: Sendable {
                 state.withLock { $0.pass = h.status >= 200 && h.status < 300 }
             case .body(let b):
                 let pass = state.withLock { s -> Bool in
-                    if s.pass { return true }
+                    if s.pass {
+                        s.delivered = s.delivered || b.readableBytes > 0
+                        return true
+                    }
                     s.kept.append(contentsOf: b.readableBytesView)
                     return false
                 }

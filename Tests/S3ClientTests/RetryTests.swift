@@ -1,6 +1,7 @@
 import HTTPWire
 import Logging
 import NIOCore
+import NIOPosix
 import PipeAuth
 import Synchronization
 import Testing
@@ -88,5 +89,104 @@ import Testing
             #expect(!error.description.contains("secret"))
         }
         await client.shutdown()
+    }
+}
+
+/// A peer that drops the first `drops` connections once it has read a request head (no answer),
+/// or, with `midBody`, after sending half of the body; later connections get `200 hello`.
+final class DroppingPeer: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    let number: Int
+    let drops: Int
+    let midBody: Bool
+    var seen = ByteBuffer()
+
+    init(number: Int, drops: Int, midBody: Bool) {
+        self.number = number
+        self.drops = drops
+        self.midBody = midBody
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var b = unwrapInboundIn(data)
+        seen.writeBuffer(&b)
+        guard seen.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8)) != nil else { return }
+        seen.clear()
+        if number <= drops {
+            if midBody {
+                context.writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhe")), promise: nil)
+            }
+            context.close(promise: nil)
+            return
+        }
+        context.writeAndFlush(NIOAny(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"e\"\r\n\r\nhello")),
+                              promise: nil)
+    }
+
+    static func withPeer(drops: Int, midBody: Bool = false,
+                         _ body: (S3Client, @Sendable () -> Int) async throws -> Void) async throws {
+        let count = Atomic<Int>(0)
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    let n = count.add(1, ordering: .sequentiallyConsistent).newValue
+                    try child.pipeline.syncOperations.addHandler(DroppingPeer(number: n, drops: drops, midBody: midBody))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let client = S3Client(configuration: .init(
+            endpoint: .init(host: "127.0.0.1", port: server.localAddress!.port!, useTLS: false), region: "us-east-1",
+            credentials: AWSCredentials(accessKeyID: "AKID", secretAccessKey: "secret"),
+            maxRetries: 3, retryBaseDelay: .milliseconds(5), retryMaxDelay: .milliseconds(20)))
+        try await body(client, { count.load(ordering: .sequentiallyConsistent) })
+        await client.shutdown()
+        try await server.close()
+    }
+}
+
+@Suite struct DroppedConnectionTests {
+    @Test func droppedConnectionsAreRetried() async throws {
+        try await DroppingPeer.withPeer(drops: 2) { client, connections in
+            let (info, body) = try await client.getObject(bucket: "b", key: "k")
+            #expect(body == Array("hello".utf8))
+            #expect(info.etag == "\"e\"")
+            #expect(connections() == 3)
+        }
+    }
+
+    @Test func streamedGetIsRetriedWhileNothingWasDelivered() async throws {
+        try await DroppingPeer.withPeer(drops: 1) { client, connections in
+            let got = Mutex<[UInt8]>([])
+            _ = try await client.getObject(bucket: "b", key: "k", range: nil) { b in got.withLock { $0 += b.readableBytesView } }
+            #expect(got.withLock { $0 } == Array("hello".utf8))
+            #expect(connections() == 2)
+        }
+    }
+
+    @Test func streamedGetIsNotRetriedAfterBytesWereDelivered() async throws {
+        try await DroppingPeer.withPeer(drops: 1, midBody: true) { client, connections in
+            let got = Mutex<[UInt8]>([])
+            do throws(S3Error) {
+                _ = try await client.getObject(bucket: "b", key: "k", range: nil) { b in got.withLock { $0 += b.readableBytesView } }
+                Issue.record("a download cut in the middle succeeded")
+            } catch {
+                #expect(error.code == .transport)
+            }
+            #expect(got.withLock { $0 } == Array("he".utf8))
+            #expect(connections() == 1)
+        }
+    }
+
+    @Test func givesUpAfterMaxRetries() async throws {
+        try await DroppingPeer.withPeer(drops: 10) { client, connections in
+            do throws(S3Error) {
+                try await client.putObject(bucket: "b", key: "k", body: [1, 2, 3])
+                Issue.record("expected a transport error")
+            } catch {
+                #expect(error.code == .transport)
+                #expect(error.isRetryable)
+            }
+            #expect(connections() == 4)
+        }
     }
 }
