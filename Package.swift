@@ -78,7 +78,7 @@ let package = Package(
                 exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "ClickHouseNative", dependencies: ["WireCore", "Codecs", "PipeTLS", log] + nio,
                 exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
-        .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio,
+        .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio, exclude: ["DESIGN.md"],
                 swiftSettings: swiftSettings),
         .target(name: "Connectors",
                 dependencies: ["PipeConfig", "PipeRuntime", "Storage", "KafkaWire", "PgWire",
