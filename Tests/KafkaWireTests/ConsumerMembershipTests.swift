@@ -89,7 +89,10 @@ import Testing
         _ = sm.joinResponse(.joined(memberID: "m1", generation: 3, leader: "m0", protocolName: "range", members: []), now: Self.t0)
         #expect(sm.syncResponse(.failure(.broker(.notCoordinator, "s")), now: Self.t0) == [.backoff, .findCoordinator])
         #expect(sm.coordinatorFound() == [.sendJoin(memberID: "m1")])
+        // librdkafka's mock: a follower whose SyncGroup comes after the leader's gets INVALID_REQUEST.
         _ = sm.joinResponse(.joined(memberID: "m1", generation: 4, leader: "m0", protocolName: "range", members: []), now: Self.t0)
+        #expect(sm.syncResponse(.failure(.broker(.invalidRequest, "s")), now: Self.t0) == [.backoff, .sendJoin(memberID: "m1")])
+        _ = sm.joinResponse(.joined(memberID: "m1", generation: 5, leader: "m0", protocolName: "range", members: []), now: Self.t0)
         let fatal = KafkaWireError.broker(.groupAuthorizationFailed, "s")
         #expect(sm.syncResponse(.failure(fatal), now: Self.t0) == [.fail(fatal)])
         #expect(sm.isFinished)

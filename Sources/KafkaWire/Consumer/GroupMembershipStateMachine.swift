@@ -157,6 +157,12 @@ struct GroupMembershipStateMachine {
             case .rebalanceInProgress?:
                 state = .joining
                 return [.sendJoin(memberID: memberID)]
+            case .invalidRequest?:
+                // librdkafka's mock cluster completes a sync as soon as the leader's assignment
+                // covers every member, and answers a follower whose SyncGroup comes after that
+                // with INVALID_REQUEST; joining again is the way back in.
+                state = .joining
+                return [.backoff, .sendJoin(memberID: memberID)]
             case .unknownMemberId?, .illegalGeneration?:
                 state = .joining
                 self.generation = nil
