@@ -30,6 +30,8 @@ public final class KafkaGroupConsumer: Sendable {
         /// How long the coordinator waits for members to rejoin during a rebalance.
         public var rebalanceTimeout: TimeAmount = .seconds(60)
         public var heartbeatInterval: TimeAmount = .seconds(3)
+        /// `.range` (eager, the default; interoperates with Java and librdkafka range members) or
+        /// `.cooperativeSticky` (KIP-429: every member of the group must use it).
         public var assignor: ConsumerAssignor = .range
         public var fetchMaxBytes: Int32 = 50 << 20
         public var fetchMaxPartitionBytes: Int32 = 1 << 20
@@ -85,7 +87,8 @@ public final class KafkaGroupConsumer: Sendable {
         self.configuration = configuration
         self.onRevoke = onRevoke
         self.onAssign = onAssign
-        self.state = Mutex(State(membership: GroupMembershipStateMachine(heartbeatInterval: configuration.heartbeatInterval)))
+        self.state = Mutex(State(membership: GroupMembershipStateMachine(heartbeatInterval: configuration.heartbeatInterval,
+                                                                         cooperative: configuration.assignor.isCooperative)))
     }
 
     /// This member's id (empty before the first join).
