@@ -7,7 +7,7 @@
 # With --codec both producers compress their batches with it, so the fetch phase compares the
 # decompressing consumers too.
 # Env: KP_TANSU_BIN (else $KP_SERVICES_DIR/bin/tansu, else /work/devsvc-scripts/bin/tansu),
-#      KP_KCAT (else /work/devsvc-scripts/kcat-modern).
+#      KP_KCAT (else /work/devsvc-scripts/kcat-modern). Shared setup and measure(): bench/lib.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N=1000000; SIZE=100; CODEC=none
@@ -19,44 +19,14 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--records N] [--size BYTES] [--codec C]" >&2; exit 2;;
   esac
 done
-TANSU="${KP_TANSU_BIN:-}"
-[ -z "$TANSU" ] && [ -n "${KP_SERVICES_DIR:-}" ] && [ -x "$KP_SERVICES_DIR/bin/tansu" ] && TANSU="$KP_SERVICES_DIR/bin/tansu"
-[ -z "$TANSU" ] && TANSU=/work/devsvc-scripts/bin/tansu
-KCAT="${KP_KCAT:-/work/devsvc-scripts/kcat-modern}"
+. "$ROOT/bench/lib.sh"
+bench_tools
 OUT="$ROOT/bench/out/kafka"; rm -rf "$OUT"; mkdir -p "$OUT"
-
 cd "$ROOT"
-swift build -c release --product pipe-bench >/dev/null
-BIN="$(swift build -c release --show-bin-path)/pipe-bench"
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$TANSU" broker --listener-url "tcp://127.0.0.1:$PORT" --advertised-listener-url "tcp://127.0.0.1:$PORT" \
-  --storage-engine memory://tansu/ > "$OUT/tansu.log" 2>&1 &
-TANSU_PID=$!
-trap 'kill $TANSU_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do python3 -c "import socket,sys; sys.exit(socket.socket().connect_ex(('127.0.0.1',$PORT)))" && break; sleep 0.05; done
-B="127.0.0.1:$PORT"
-
+bench_build
+bench_start_tansu
 # The records kcat sends: N lines of SIZE bytes (the newline is the delimiter, not part of the value).
-python3 - "$N" "$SIZE" "$OUT/records.txt" <<'PY'
-import sys
-n, size, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-line = (bytes(97 + i % 26 for i in range(size)) + b"\n")
-with open(path, "wb") as f:
-    f.write(line * n)
-PY
-
-measure() { # name cmd... -> appends "name wall cpu rss" to $OUT/results
-  local name=$1; shift
-  local start end
-  start=$(date +%s.%N)
-  /usr/bin/time -v -o "$OUT/$name.time" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
-  end=$(date +%s.%N)
-  local cpu rss
-  cpu=$(awk -F: '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$OUT/$name.time")
-  rss=$(awk -F: '/Maximum resident/ {printf "%d", $2/1024}' "$OUT/$name.time")
-  echo "$name $(echo "$end - $start" | bc -l) $cpu $rss" >> "$OUT/results"
-}
+bench_records "$N" "$SIZE" "$OUT/records.txt"
 
 "$KCAT" -b "$B" -L >/dev/null 2>&1 || true
 measure ours_produce "$BIN" kafka-bench produce --brokers "$B" --topic bench_ours --records "$N" --size "$SIZE" --codec "$CODEC"

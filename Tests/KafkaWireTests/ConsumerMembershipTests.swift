@@ -89,7 +89,10 @@ import Testing
         _ = sm.joinResponse(.joined(memberID: "m1", generation: 3, leader: "m0", protocolName: "range", members: []), now: Self.t0)
         #expect(sm.syncResponse(.failure(.broker(.notCoordinator, "s")), now: Self.t0) == [.backoff, .findCoordinator])
         #expect(sm.coordinatorFound() == [.sendJoin(memberID: "m1")])
+        // librdkafka's mock: a follower whose SyncGroup comes after the leader's gets INVALID_REQUEST.
         _ = sm.joinResponse(.joined(memberID: "m1", generation: 4, leader: "m0", protocolName: "range", members: []), now: Self.t0)
+        #expect(sm.syncResponse(.failure(.broker(.invalidRequest, "s")), now: Self.t0) == [.backoff, .sendJoin(memberID: "m1")])
+        _ = sm.joinResponse(.joined(memberID: "m1", generation: 5, leader: "m0", protocolName: "range", members: []), now: Self.t0)
         let fatal = KafkaWireError.broker(.groupAuthorizationFailed, "s")
         #expect(sm.syncResponse(.failure(fatal), now: Self.t0) == [.fail(fatal)])
         #expect(sm.isFinished)
@@ -143,5 +146,32 @@ import Testing
         #expect(actions.count == 2)
         #expect(actions.first == .revoke([Self.tp(3)]))
         #expect(sm.isFinished)
+    }
+
+    // MARK: cooperative (KIP-429)
+
+    @Test func cooperativeRebalanceKeepsPartitionsAndRevokesOnlyWhatMoves() {
+        var sm = SM(heartbeatInterval: .seconds(3), cooperative: true)
+        _ = sm.start()
+        _ = sm.coordinatorFound()
+        _ = sm.joinResponse(.joined(memberID: "m1", generation: 4, leader: "m0", protocolName: "cooperative-sticky", members: []), now: Self.t0)
+        #expect(sm.syncResponse(.success([Self.tp(0), Self.tp(1), Self.tp(2)]), now: Self.t0)
+            == [.assign([Self.tp(0), Self.tp(1), Self.tp(2)])])
+        // A rebalance: no revoke before the join, the partitions stay owned (and in the subscription).
+        #expect(sm.heartbeatResponse(.rebalanceInProgress, now: Self.t0) == [.sendJoin(memberID: "m1")])
+        #expect(sm.owned == [Self.tp(0), Self.tp(1), Self.tp(2)])
+        _ = sm.joinResponse(.joined(memberID: "m1", generation: 5, leader: "m0", protocolName: "cooperative-sticky", members: []), now: Self.t0)
+        // First phase: tp2 goes elsewhere: only it is revoked, then the member joins again.
+        #expect(sm.syncResponse(.success([Self.tp(0), Self.tp(1)]), now: Self.t0)
+            == [.revoke([Self.tp(2)]), .sendJoin(memberID: "m1")])
+        #expect(sm.owned == [Self.tp(0), Self.tp(1)])
+        #expect(sm.generation == 5)
+        _ = sm.joinResponse(.joined(memberID: "m1", generation: 6, leader: "m0", protocolName: "cooperative-sticky", members: []), now: Self.t0)
+        // Second phase: nothing moves; a new partition is only added.
+        #expect(sm.syncResponse(.success([Self.tp(0), Self.tp(1), Self.tp(3)]), now: Self.t0) == [.assign([Self.tp(3)])])
+        #expect(sm.isStable)
+        // A fenced member has lost its partitions: all revoked, as in the eager protocol.
+        #expect(sm.heartbeatResponse(.illegalGeneration, now: Self.t0)
+            == [.revoke([Self.tp(0), Self.tp(1), Self.tp(3)]), .sendJoin(memberID: "m1")])
     }
 }

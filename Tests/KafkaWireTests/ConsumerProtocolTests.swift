@@ -125,4 +125,50 @@ import Testing
             }
         }
     }
+
+    // MARK: cooperative-sticky
+
+    static func member(_ id: String, owns: [Int32] = [], topic: String = "t") -> ConsumerGroupMember {
+        ConsumerGroupMember(memberID: id, subscription: ConsumerSubscription(
+            topics: [topic], ownedPartitions: owns.map { TopicPartition(topic: topic, partition: $0) }))
+    }
+    static func tps(_ ps: [Int32]) -> [TopicPartition] { ps.map { TopicPartition(topic: "t", partition: $0) } }
+
+    @Test func cooperativeStickyFreshGroupIsBalanced() {
+        let a = ConsumerAssignor.cooperativeSticky.assign(members: [Self.member("a"), Self.member("b"), Self.member("c")],
+                                                          partitionCounts: ["t": 7])
+        #expect(a.values.map(\.count).sorted() == [2, 2, 3])
+        #expect(Set(a.values.flatMap { $0 }) == Set(Self.tps(Array(0..<7))))
+    }
+
+    @Test func cooperativeStickyNewMemberGetsNothingThatIsStillOwned() {
+        // a owns everything; b joins: a keeps its share, what it gives up is withheld this round.
+        let round1 = ConsumerAssignor.cooperativeSticky.assign(
+            members: [Self.member("a", owns: [0, 1, 2, 3]), Self.member("b")], partitionCounts: ["t": 4])
+        #expect(round1["a"]!.count == 2)
+        #expect(round1["b"] == [])
+        // After a revoked the others, the second round gives them to b; a keeps its two.
+        let round2 = ConsumerAssignor.cooperativeSticky.assign(
+            members: [Self.member("a", owns: round1["a"]!.map(\.partition)), Self.member("b")], partitionCounts: ["t": 4])
+        #expect(round2["a"] == round1["a"])
+        #expect(Set(round2["b"]!) == Set(Self.tps([0, 1, 2, 3])).subtracting(round1["a"]!))
+    }
+
+    @Test func cooperativeStickyMemberLeavingFreesItsPartitionsAtOnce() {
+        // c left: its partitions (4, 5) had no owner in the group, so they are assigned now.
+        let a = ConsumerAssignor.cooperativeSticky.assign(
+            members: [Self.member("a", owns: [0, 1]), Self.member("b", owns: [2, 3])], partitionCounts: ["t": 6])
+        #expect(Set(a["a"]!).isSuperset(of: Self.tps([0, 1])))
+        #expect(Set(a["b"]!).isSuperset(of: Self.tps([2, 3])))
+        #expect(a["a"]!.count + a["b"]!.count == 6 && a["a"]!.count == 3)
+    }
+
+    @Test func cooperativeStickyKeepsOnlySubscribedAndExistingPartitions() {
+        // a claims a partition of a topic it no longer reads and one that does not exist.
+        let a = ConsumerAssignor.cooperativeSticky.assign(
+            members: [ConsumerGroupMember(memberID: "a", subscription: ConsumerSubscription(topics: ["t"],
+                ownedPartitions: [TopicPartition(topic: "u", partition: 0), TopicPartition(topic: "t", partition: 9)]))],
+            partitionCounts: ["t": 2, "u": 1])
+        #expect(a["a"] == Self.tps([0, 1]))
+    }
 }

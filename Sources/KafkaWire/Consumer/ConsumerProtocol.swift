@@ -149,14 +149,23 @@ public enum ConsumerAssignor: String, Sendable, Hashable, CaseIterable {
     /// Kafka's `RangeAssignor` ("range"): per topic, the members subscribed to it in order
     /// each take a contiguous range; the first `partitions % members` take one more.
     case range = "range"
+    /// Kafka's `CooperativeStickyAssignor` ("cooperative-sticky", KIP-429): balanced, keeps each
+    /// member's owned partitions where the balance allows, and never moves a partition in one
+    /// step: a partition its owner gives up is left unassigned this round (the owner revokes it,
+    /// rejoins, and the next round assigns it).
+    case cooperativeSticky = "cooperative-sticky"
 
     public var protocolName: String { rawValue }
+
+    /// Whether members keep their partitions through a rebalance and revoke only what moves.
+    public var isCooperative: Bool { self == .cooperativeSticky }
 
     /// Assigns the partitions of each topic (`partitionCounts`: topic -> number of partitions)
     /// to the members subscribed to it. Every member gets an entry, maybe empty.
     public func assign(members: [ConsumerGroupMember], partitionCounts: [String: Int32]) -> [String: [TopicPartition]] {
         switch self {
         case .range: return Self.range(members: members, partitionCounts: partitionCounts)
+        case .cooperativeSticky: return Self.cooperativeSticky(members: members, partitionCounts: partitionCounts)
         }
     }
 
@@ -189,6 +198,69 @@ public enum ConsumerAssignor: String, Sendable, Hashable, CaseIterable {
                 }
             }
         }
+        return result
+    }
+
+    static func cooperativeSticky(members: [ConsumerGroupMember], partitionCounts: [String: Int32]) -> [String: [TopicPartition]] {
+        let ordered = members.sorted(by: memberOrder)
+        var result: [String: [TopicPartition]] = [:]
+        for m in ordered { result[m.memberID] = [] }
+        guard !ordered.isEmpty else { return result }
+        func subscribed(_ m: ConsumerGroupMember, _ tp: TopicPartition) -> Bool { m.subscription.topics.contains(tp.topic) }
+        var all: [TopicPartition] = []
+        for topic in Set(members.flatMap(\.subscription.topics)).sorted() {
+            guard let count = partitionCounts[topic], count > 0 else { continue }
+            for p in 0..<count { all.append(TopicPartition(topic: topic, partition: p)) }
+        }
+        let existing = Set(all)
+        // Previous owners (a partition claimed twice counts for the higher generation, then the first).
+        var owner: [TopicPartition: (member: String, generation: Int32)] = [:]
+        for m in ordered {
+            for tp in m.subscription.ownedPartitions where existing.contains(tp) && subscribed(m, tp) {
+                if let o = owner[tp], o.generation >= m.subscription.generationID { continue }
+                owner[tp] = (m.memberID, m.subscription.generationID)
+            }
+        }
+        // Quotas: floor(n/c) each, and `n % c` members one more, preferably those owning more.
+        let n = all.count, c = ordered.count
+        let floorQuota = n / c
+        var extra = n % c
+        var quota: [String: Int] = [:]
+        let byOwned = ordered.enumerated().sorted { a, b in
+            let x = owner.values.filter { $0.member == a.element.memberID }.count
+            let y = owner.values.filter { $0.member == b.element.memberID }.count
+            return x != y ? x > y : a.offset < b.offset
+        }.map(\.element)
+        for m in byOwned {
+            quota[m.memberID] = floorQuota + (extra > 0 ? 1 : 0)
+            if extra > 0 { extra -= 1 }
+        }
+        // Sticky: each member keeps its owned partitions up to its quota.
+        var assigned: Set<TopicPartition> = []
+        for m in ordered {
+            let mine = all.filter { owner[$0]?.member == m.memberID }
+            for tp in mine.prefix(quota[m.memberID]!) {
+                result[m.memberID]!.append(tp)
+                assigned.insert(tp)
+            }
+        }
+        // The rest to the least loaded subscribed member below its quota.
+        var given: [String: [TopicPartition]] = [:]
+        for tp in all where !assigned.contains(tp) {
+            let candidates = ordered.filter { subscribed($0, tp) }
+            guard let target = candidates.filter({ result[$0.memberID]!.count < quota[$0.memberID]! }).min(by: {
+                result[$0.memberID]!.count < result[$1.memberID]!.count
+            }) ?? candidates.min(by: { result[$0.memberID]!.count < result[$1.memberID]!.count }) else { continue }
+            result[target.memberID]!.append(tp)
+            given[target.memberID, default: []].append(tp)
+        }
+        // Cooperative: a partition that changes owner is withheld this round; its owner revokes it.
+        let present = Set(ordered.map(\.memberID))
+        for (member, tps) in given {
+            let moving = Set(tps.filter { tp in owner[tp].map { $0.member != member && present.contains($0.member) } ?? false })
+            if !moving.isEmpty { result[member]!.removeAll { moving.contains($0) } }
+        }
+        for m in ordered { result[m.memberID]!.sort() }
         return result
     }
 }

@@ -66,8 +66,15 @@ struct GroupMembershipStateMachine {
     private(set) var nextHeartbeat: NIODeadline?
     let heartbeatInterval: TimeAmount
 
-    init(heartbeatInterval: TimeAmount) {
+    /// KIP-429 incremental rebalancing (cooperative-sticky): a rebalance keeps the owned
+    /// partitions (they go in the subscription); after SyncGroup only those no longer assigned
+    /// are revoked, and if any were, the member joins again so the next round can give them to
+    /// their new owner (two phases). False: eager, everything revoked before joining.
+    let cooperative: Bool
+
+    init(heartbeatInterval: TimeAmount, cooperative: Bool = false) {
         self.heartbeatInterval = heartbeatInterval
+        self.cooperative = cooperative
     }
 
     /// The generation of the last assignment, for commits: kept while a rebalance revokes
@@ -149,14 +156,36 @@ struct GroupMembershipStateMachine {
         case .success(let partitions):
             state = .stable(generation: generation)
             self.generation = generation
-            owned = partitions.sorted()
             nextHeartbeat = now + heartbeatInterval
-            return [.assign(owned)]
+            let assigned = partitions.sorted()
+            guard cooperative else {
+                owned = assigned
+                return [.assign(owned)]
+            }
+            let revoked = owned.filter { !assigned.contains($0) }
+            let added = assigned.filter { !owned.contains($0) }
+            owned = assigned
+            var actions: [Action] = []
+            if !revoked.isEmpty { actions.append(.revoke(revoked)) }
+            if !added.isEmpty || revoked.isEmpty { actions.append(.assign(added)) }
+            if !revoked.isEmpty {
+                // Second phase: the revoked partitions are free once this member rejoins.
+                state = .joining
+                nextHeartbeat = nil
+                actions.append(.sendJoin(memberID: memberID))
+            }
+            return actions
         case .failure(let error):
             switch error.brokerErrorCode {
             case .rebalanceInProgress?:
                 state = .joining
                 return [.sendJoin(memberID: memberID)]
+            case .invalidRequest?:
+                // librdkafka's mock cluster completes a sync as soon as the leader's assignment
+                // covers every member, and answers a follower whose SyncGroup comes after that
+                // with INVALID_REQUEST; joining again is the way back in.
+                state = .joining
+                return [.backoff, .sendJoin(memberID: memberID)]
             case .unknownMemberId?, .illegalGeneration?:
                 state = .joining
                 self.generation = nil
@@ -224,6 +253,9 @@ struct GroupMembershipStateMachine {
         state = .joining
         nextHeartbeat = nil
         if resetMemberID { memberID = "" }
+        if cooperative && generation != nil {
+            return [.sendJoin(memberID: memberID)]  // keeps consuming what it owns meanwhile
+        }
         let revoked = owned
         owned = []
         return (revoked.isEmpty ? [] : [.revoke(revoked)]) + [.sendJoin(memberID: memberID)]
