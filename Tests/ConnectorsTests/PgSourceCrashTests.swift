@@ -53,6 +53,23 @@ struct PgSourceWorkload {
         }
         sql = lines.joined(separator: "\n")
     }
+
+    /// The script cut into `n` parts at transaction boundaries.
+    func parts(_ n: Int) -> [String] {
+        let lines = sql.split(separator: "\n", omittingEmptySubsequences: false)
+        let size = max(1, lines.count / n)
+        var parts: [String] = []
+        var current: [Substring] = []
+        for line in lines {
+            current.append(line)
+            if current.count >= size && (line == "COMMIT;" || line.hasPrefix("SELECT pg_sleep")) && parts.count < n - 1 {
+                parts.append(current.joined(separator: "\n"))
+                current = []
+            }
+        }
+        if !current.isEmpty { parts.append(current.joined(separator: "\n")) }
+        return parts
+    }
 }
 
 struct SplitMix64 {

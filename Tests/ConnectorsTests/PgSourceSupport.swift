@@ -148,6 +148,11 @@ final class PipeProcess: @unchecked Sendable {
         try process.run()
     }
 
+    deinit {
+        // A test that failed half-way must not leave the connector running.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     var output: String {
         lock.lock(); defer { lock.unlock() }
         return String(decoding: out, as: UTF8.self)

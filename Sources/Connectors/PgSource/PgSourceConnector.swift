@@ -58,7 +58,11 @@ public struct PgSourceConnector: Connector {
                     logger.warning("pg.Source session failed; reconnecting", metadata: [
                         "error": "\(error)", "retry_in": "\(formatDuration(delay))",
                     ])
-                    try? await Task.sleep(for: delay)
+                    // Sleep in short steps so a stop request during the backoff is honoured at once.
+                    let until = ContinuousClock.now + delay
+                    while ContinuousClock.now < until && !control.isStopping && !Task.isCancelled {
+                        try? await Task.sleep(for: min(.milliseconds(100), until - ContinuousClock.now))
+                    }
                 }
             }
         } onGracefulShutdown: {
