@@ -295,7 +295,16 @@ final class PgSourceSession: Sendable {
                          acker: PgSourceAcker) async throws {
         var decoder = decoder
         defer { acker.finish() }
-        while let event = try await stream.next() {
+        while true {
+            let next: ReplicationEvent?
+            do {
+                next = try await stream.next()
+            } catch where control.isStopping {
+                // Stopping: however the stream ended, the acker still saves what Kafka acknowledged.
+                logger.debug("replication stream ended while stopping", metadata: ["error": "\(error)"])
+                return
+            }
+            guard let event = next else { break }
             lastMessage.withLock { $0 = .now }
             switch try decoder.handle(event) {
             case .none:
