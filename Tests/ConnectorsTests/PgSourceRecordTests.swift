@@ -73,7 +73,6 @@ import Testing
         let t = TestEnv.unique("pgs_types")
         let slot = t + "_slot", publication = t + "_pub", prefix = t
         try await PgSourceTestKit.sql(url, Self.schemaSQL.replacingOccurrences(of: "%T", with: t))
-        defer { Task { await PgSourceTestKit.dropSlot(url, slot: slot, publication: publication) } }
         let tables = ["", "_toast", "_full", "_nopk", "_idx"].map { "public.\(t)\($0)" }
         let dir = try PgSourceTestKit.workdir(PgSourceTestKit.config(
             name: "types", url: url, slot: slot, publication: publication, tables: tables, topicPrefix: prefix, kafka: kafka))
@@ -94,6 +93,7 @@ import Testing
         let nopk = try await PgSourceTestKit.consume(topic: "\(prefix).public.\(t)_nopk", kafka: kafka, atLeast: 1)
         let idx = try await PgSourceTestKit.consume(topic: "\(prefix).public.\(t)_idx", kafka: kafka, atLeast: 3)
         #expect(await pipe.stop() == 0, "\(pipe.output)")
+        await PgSourceTestKit.dropSlot(url, slot: slot, publication: publication)
 
         // The main table: exact key and value bytes, op in order.
         try #require(main.count == 5, "records: \(main.map { $0.value ?? "nil" })")
