@@ -79,8 +79,9 @@ public struct PgSnapshotConnector: Connector {
         } catch {
             throw ConnectorError(.postgres, "starting the snapshot transaction on \(endpoint)", cause: error)
         }
-        var tables: [TableName] = []
-        for t in settings.tables where !tables.contains(t) { tables.append(t) }
+        var unique: [TableName] = []
+        for t in settings.tables where !unique.contains(t) { unique.append(t) }
+        let tables = unique
         var layouts: [TableLayout] = []
         for table in tables { layouts.append(try await layout(of: table, on: postgres)) }
 

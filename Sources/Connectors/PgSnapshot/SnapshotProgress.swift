@@ -1,4 +1,4 @@
-import PipeConfig
+public import PipeConfig
 import Storage
 import WireCore
 
