@@ -77,21 +77,16 @@ struct TableCopier {
 
             var chunk = try await reader.read(after: saved.after)
             while chunk.count > 0 {
-                var deliveries: [DeliveryFuture] = []
-                deliveries.reserveCapacity(chunk.count)
-                for record in chunk.records {
-                    deliveries.append(try await producer.enqueue(topic: topic, key: record.key, value: record.value,
-                                                                 headers: headers))
-                }
-                // Kafka acknowledges this chunk while PostgreSQL reads the next one.
-                async let flushed: Void = producer.flush()
-                let next = chunk.count < chunkSize ? SnapshotChunk() : try await reader.read(after: chunk.lastKey)
-                do {
-                    try await flushed
-                    for d in deliveries { _ = try await d.get() }
-                } catch {
-                    throw ConnectorError(.kafka, "delivering rows of \(table) to topic \(topic)", cause: error)
-                }
+                // Kafka takes this chunk while PostgreSQL reads the next one.
+                let clock = ContinuousClock()
+                let started = clock.now
+                let current = chunk
+                let more = chunk.count == chunkSize
+                let lastKey = chunk.lastKey
+                async let delivered: Void = deliver(current, headers: headers)
+                let next = more ? try await reader.read(after: lastKey) : SnapshotChunk()
+                let read = clock.now - started
+                try await delivered
                 saved.rows += Int64(chunk.count)
                 saved.after = chunk.lastKey
                 if resumable {
@@ -107,6 +102,7 @@ struct TableCopier {
                 connector.environment.readiness.progress()
                 logger.debug("chunk acknowledged", metadata: [
                     "table": "\(table)", "rows": "\(saved.rows)", "after": "\(saved.after ?? [])",
+                    "next_read": "\(read)", "acknowledged": "\(clock.now - started)",
                 ])
                 if Task.isShuttingDownGracefully {
                     logger.info(resumable ? "stopped before the snapshot finished; run again to resume"
@@ -127,6 +123,28 @@ struct TableCopier {
             }
             logger.info("table copied", metadata: ["table": "\(table)", "topic": "\(topic)", "rows": "\(saved.rows)"])
             return true
+        }
+    }
+
+    /// Produces the records of `chunk` and returns once Kafka acknowledged every one of them.
+    private func deliver(_ chunk: SnapshotChunk, headers: [(String, [UInt8]?)]) async throws {
+        do {
+            var deliveries: [DeliveryFuture] = []
+            deliveries.reserveCapacity(chunk.count)
+            for record in chunk.records {
+                deliveries.append(try await producer.enqueue(topic: topic, key: record.key, value: record.value,
+                                                             headers: headers))
+            }
+            try await producer.flush()
+            // Every record's batch must be acknowledged; one await per batch (an await per
+            // record costs an event-loop hop each).
+            var previous: DeliveryFuture?
+            for d in deliveries where previous.map({ !d.isInSameBatch(as: $0) }) ?? true {
+                _ = try await d.get()
+                previous = d
+            }
+        } catch {
+            throw ConnectorError(.kafka, "delivering rows of \(table) to topic \(topic)", cause: error)
         }
     }
 }
