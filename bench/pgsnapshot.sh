@@ -68,18 +68,22 @@ kafka:
     prefix: ${RUN}_ours
 YAML
 t0=$(now)
-(cd "$WORK" && "$BIN" snapshot.yaml >"$WORK/ours.log")
+(cd "$WORK" && /usr/bin/time -f "%U %S" -o "$WORK/ours.cpu" "$BIN" snapshot.yaml >"$WORK/ours.log")
 t1=$(now)
 OURS_N=$(records_in "${RUN}_ours.$TABLE")
 
 # Reference: psql \copy of row_to_json into kcat -P.
 t2=$(now)
-"$PSQL" "$PG" -X -q -c "\\copy (SELECT row_to_json(t) FROM $TABLE t) TO STDOUT" | "$KCAT" -P -b "$KAFKA" -t "${RUN}_ref"
+/usr/bin/time -f "%U %S" -o "$WORK/psql.cpu" "$PSQL" "$PG" -X -q -c "\\copy (SELECT row_to_json(t) FROM $TABLE t) TO STDOUT" \
+  | /usr/bin/time -f "%U %S" -o "$WORK/kcat.cpu" "$KCAT" -P -b "$KAFKA" -t "${RUN}_ref"
 t3=$(now)
 REF_N=$(records_in "${RUN}_ref")
 
-python3 - "$ROWS" "$t0" "$t1" "$OURS_N" "$t2" "$t3" "$REF_N" <<'PY'
+python3 - "$ROWS" "$t0" "$t1" "$OURS_N" "$t2" "$t3" "$REF_N" "$WORK" <<'PY'
 import sys
+def cpu(name):
+    u, s = open(f"{sys.argv[8]}/{name}.cpu").read().split()[-2:]
+    return float(u) + float(s)
 rows = int(sys.argv[1])
 t0, t1, n_ours, t2, t3, n_ref = float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7])
 ours, ref = t1 - t0, t3 - t2
@@ -87,5 +91,7 @@ print(f"rows: {rows}")
 print(f"ours (kafka-pipe pg.Snapshot):        {ours:7.2f} s  {rows / ours:10.0f} rows/s  ({n_ours} records in the topic)")
 print(f"reference (psql \\copy | kcat -P):    {ref:7.2f} s  {rows / ref:10.0f} rows/s  ({n_ref} records in the topic)")
 print(f"ratio (reference time / our time):   {ref / ours:7.2f}x  ({'ours faster' if ours < ref else 'reference faster'})")
+print(f"client CPU (user+sys, PostgreSQL's own not counted): ours {cpu('ours'):.2f} s, reference {cpu('psql') + cpu('kcat'):.2f} s "
+      f"(psql {cpu('psql'):.2f} + kcat {cpu('kcat'):.2f})")
 if n_ours != rows: print(f"WARNING: ours wrote {n_ours} records, expected {rows}")
 PY
