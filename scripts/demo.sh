@@ -42,6 +42,50 @@ fi
 
 # Connector steps (PostgreSQL -> Kafka -> ClickHouse / S3) are appended here as they land.
 
+say "pg.Source: PostgreSQL 15 -> Kafka (sample table demo_users, changes shown with kcat)"
+PSQL="${KP_PG15_BIN:+$KP_PG15_BIN/}psql"
+DEMO_DIR="$(mktemp -d /tmp/kafka-pipe-demo.XXXXXX)"
+DEMO_TOPIC_PREFIX="demo$(date +%s)"
+"$PSQL" "$KP_PG15" -q -v ON_ERROR_STOP=1 <<'SQL'
+SELECT pg_drop_replication_slot('demo_slot') FROM pg_replication_slots WHERE slot_name = 'demo_slot' AND NOT active;
+DROP PUBLICATION IF EXISTS demo_pub;
+DROP TABLE IF EXISTS demo_users;
+CREATE TABLE demo_users (id int PRIMARY KEY, name text NOT NULL, balance numeric(10,2), tags text[], seen timestamptz);
+SQL
+cat > "$DEMO_DIR/pg-source.yaml" <<YAML
+name: demo-pg-source
+class: pg.Source
+log: {level: info, pretty: true}
+http: {listen: ""}
+pg:
+  url: $KP_PG15
+  publication: demo_pub
+  slot: demo_slot
+  tables: [public.demo_users]
+  heartbeat: 2s
+kafka:
+  brokers: [$KP_KAFKA]
+  topic: {prefix: $DEMO_TOPIC_PREFIX}
+  batch: {timeout: 50ms}
+YAML
+echo "--- $DEMO_DIR/pg-source.yaml"; cat "$DEMO_DIR/pg-source.yaml"
+(cd "$DEMO_DIR" && exec "$BIN" pg-source.yaml >"$DEMO_DIR/pg-source.log" 2>&1) &
+DEMO_PID=$!
+for _ in $(seq 1 100); do grep -q streaming "$DEMO_DIR/pg-source.log" 2>/dev/null && break; sleep 0.1; done
+echo "--- changes"
+"$PSQL" "$KP_PG15" -v ON_ERROR_STOP=1 -e <<'SQL'
+INSERT INTO demo_users VALUES (1, 'ada', 10.50, '{admin,dev}', '2024-06-01 10:00:00+00'), (2, 'bob', 0, '{}', NULL);
+UPDATE demo_users SET balance = balance + 5 WHERE id = 1;
+DELETE FROM demo_users WHERE id = 2;
+SQL
+sleep 2
+echo "--- records in $DEMO_TOPIC_PREFIX.public.demo_users (key | value | headers)"
+"$KP_KCAT" -b "$KP_KAFKA" -C -t "$DEMO_TOPIC_PREFIX.public.demo_users" -o beginning -e -q -f '%k | %s | %h\n' 2>/dev/null
+kill -TERM "$DEMO_PID"; wait "$DEMO_PID" || true
+echo "--- connector log"; cat "$DEMO_DIR/pg-source.log"
+echo "--- saved position"; (cd "$DEMO_DIR" && "$BIN" state)
+"$PSQL" "$KP_PG15" -q -c "SELECT pg_drop_replication_slot('demo_slot')" -c "DROP PUBLICATION demo_pub" >/dev/null || true
+
 say "where things are"
 cat <<EOF
 Kafka (tansu)          $KP_KAFKA            TLS $KP_KAFKA_TLS, mTLS $KP_KAFKA_MTLS (CA $KP_KAFKA_TLS_CA)

@@ -46,6 +46,7 @@ public enum ConnectorFactory {
 
     /// The classes that are built. Empty until the first connector lands.
     static let makers: [ConnectorClass: Maker] = [
+        .pgSource: { try PgSourceConnector(environment: $0) },
         .pgSnapshot: { try PgSnapshotConnector(environment: $0) },
     ]
 
