@@ -47,6 +47,7 @@ public enum ConnectorFactory {
     /// The classes that are built. Empty until the first connector lands.
     static let makers: [ConnectorClass: Maker] = [
         .pgSource: { try PgSourceConnector(environment: $0) },
+        .pgSnapshot: { try PgSnapshotConnector(environment: $0) },
     ]
 
     /// The classes that have a connector.

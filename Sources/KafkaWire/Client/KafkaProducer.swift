@@ -48,6 +48,10 @@ public struct DeliveryFuture: Sendable {
         let base = try await batch.get()
         return DeliveryReport(topic: topic, partition: partition, offset: base < 0 ? -1 : base + Int64(index))
     }
+
+    /// Whether both records travel in the same batch (they are acknowledged or failed together),
+    /// so a caller checking many records can await one per batch.
+    public func isInSameBatch(as other: DeliveryFuture) -> Bool { batch === other.batch }
 }
 
 /// An idempotent, batching, pipelining Kafka producer. Call `run()` (a `Service`-style task)

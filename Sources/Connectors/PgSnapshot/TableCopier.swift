@@ -1,0 +1,204 @@
+import CoreMetrics
+import KafkaWire
+import Logging
+import PgWire
+import PipeConfig
+import PipeRuntime
+import ServiceLifecycle
+import Storage
+
+/// One chunk read from PostgreSQL: its records, and the primary key of its last row.
+struct SnapshotChunk: Sendable {
+    var records: [(key: [UInt8], value: [UInt8])] = []
+    var lastKey: [String]?
+    var bytes: Int64 = 0
+    var count: Int { records.count }
+}
+
+/// Copies one table of the snapshot (see `PgSnapshotConnector` for the data path).
+struct TableCopier {
+    let connector: PgSnapshotConnector
+    let postgres: PostgresConnection
+    let producer: KafkaProducer
+    let layout: PgSnapshotConnector.TableLayout
+    let topic: String
+    let millis: Int64
+
+    private var logger: Logger { connector.logger }
+    private var table: TableName { layout.table }
+    private var chunkSize: Int { connector.settings.chunkSize }
+    private var resumable: Bool { !layout.primaryKey.isEmpty }
+
+    /// Copies the table; false when a graceful stop interrupted it (its progress is saved).
+    func run() async throws -> Bool {
+        let sql = SnapshotSQL(table: table, condition: connector.settings.condition, keyColumns: layout.primaryKey)
+        let state = connector.state
+        var saved = state.snapshotProgress(table) ?? SnapshotTableProgress(status: .running, keyColumns: layout.primaryKey,
+                                                                             after: nil, rows: 0)
+        if saved.keyColumns != layout.primaryKey || !resumable {
+            if saved.rows > 0 || saved.after != nil {
+                logger.warning("the saved position no longer fits the table's primary key; copying the table from its start",
+                               metadata: ["table": "\(table)", "saved_key": "\(saved.keyColumns)", "key": "\(layout.primaryKey)"])
+            }
+            saved = SnapshotTableProgress(status: .running, keyColumns: layout.primaryKey, after: nil, rows: 0)
+        }
+        if !resumable {
+            logger.warning("table has no primary key: reading it in one pass in storage order; an interrupted run copies it again from its start",
+                           metadata: ["table": "\(table)"])
+        }
+
+        let total: Int64
+        do {
+            let rows = try await postgres.simpleQuery(sql.count)
+            total = rows.first?.string(0).flatMap { Int64($0) } ?? 0
+        } catch {
+            throw ConnectorError(.postgres, "counting the rows of \(table)", cause: error)
+        }
+        let url = connector.settings.url
+        let headers = PgRecordHeaders.snapshot(millis: millis, host: url.host, port: url.port, database: url.database,
+                                               table: "\(table)", total: total)
+        let label = saved.rows > 0 ? "\(table) (resumed after \(saved.rows) rows)" : "\(table)"
+        let progress = ProgressReporter(label: label, unit: "rows", total: max(0, total - saved.rows), logger: logger)
+        let recordsOut = Counter(label: PipeMetric.recordsOut, dimensions: [("table", "\(table)")])
+        let bytesOut = Counter(label: PipeMetric.bytesOut, dimensions: [("table", "\(table)")])
+        logger.info("copying table", metadata: [
+            "table": "\(table)", "topic": "\(topic)", "rows": "\(total)", "already_copied": "\(saved.rows)",
+        ])
+
+        let reader = ChunkReader(postgres: postgres, sql: sql, layout: layout, chunkSize: chunkSize)
+        if !resumable {
+            do { try await postgres.simpleQuery(sql.declareCursor) } catch {
+                throw ConnectorError(.postgres, "reading table \(table)", cause: error)
+            }
+        }
+        return try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await progress.run() }
+            defer { group.cancelAll() }
+
+            var chunk = try await reader.read(after: saved.after)
+            while chunk.count > 0 {
+                // Kafka takes this chunk while PostgreSQL reads the next one.
+                let clock = ContinuousClock()
+                let started = clock.now
+                let current = chunk
+                let more = chunk.count == chunkSize
+                let lastKey = chunk.lastKey
+                async let delivered: Void = deliver(current, headers: headers)
+                let next = more ? try await reader.read(after: lastKey) : SnapshotChunk()
+                let read = clock.now - started
+                try await delivered
+                saved.rows += Int64(chunk.count)
+                saved.after = chunk.lastKey
+                if resumable {
+                    do {
+                        try await state.put(SnapshotTableProgress.key(for: table), saved.encoded)
+                    } catch {
+                        throw ConnectorError(.stateStore, "saving the snapshot position of \(table)", cause: error)
+                    }
+                }
+                recordsOut.increment(by: Int64(chunk.count))
+                bytesOut.increment(by: chunk.bytes)
+                progress.advance(by: Int64(chunk.count), bytes: chunk.bytes)
+                connector.environment.readiness.progress()
+                logger.debug("chunk acknowledged", metadata: [
+                    "table": "\(table)", "rows": "\(saved.rows)", "after": "\(saved.after ?? [])",
+                    "next_read": "\(read)", "acknowledged": "\(clock.now - started)",
+                ])
+                if Task.isShuttingDownGracefully {
+                    logger.info(resumable ? "stopped before the snapshot finished; run again to resume"
+                                    : "stopped before the snapshot finished; run again to copy this table from its start",
+                                metadata: ["table": "\(table)", "rows": "\(saved.rows)"])
+                    return false
+                }
+                chunk = next
+            }
+            if !resumable {
+                _ = try? await postgres.simpleQuery(sql.closeCursor)
+            }
+            saved.status = .done
+            do {
+                try await state.put(SnapshotTableProgress.key(for: table), saved.encoded)
+            } catch {
+                throw ConnectorError(.stateStore, "saving the snapshot position of \(table)", cause: error)
+            }
+            logger.info("table copied", metadata: ["table": "\(table)", "topic": "\(topic)", "rows": "\(saved.rows)"])
+            return true
+        }
+    }
+
+    /// Produces the records of `chunk` and returns once Kafka acknowledged every one of them.
+    private func deliver(_ chunk: SnapshotChunk, headers: [(String, [UInt8]?)]) async throws {
+        do {
+            var deliveries: [DeliveryFuture] = []
+            deliveries.reserveCapacity(chunk.count)
+            for record in chunk.records {
+                deliveries.append(try await producer.enqueue(topic: topic, key: record.key, value: record.value,
+                                                             headers: headers))
+            }
+            try await producer.flush()
+            // Every record's batch must be acknowledged; one await per batch (an await per
+            // record costs an event-loop hop each).
+            var previous: DeliveryFuture?
+            for d in deliveries where previous.map({ !d.isInSameBatch(as: $0) }) ?? true {
+                _ = try await d.get()
+                previous = d
+            }
+        } catch {
+            throw ConnectorError(.kafka, "delivering rows of \(table) to topic \(topic)", cause: error)
+        }
+    }
+}
+
+/// Reads one chunk at a time: keyset pagination over the primary key, or FETCH from the
+/// cursor of a table without one. Rows are encoded into record keys and values as they arrive.
+struct ChunkReader: Sendable {
+    let postgres: PostgresConnection
+    let sql: SnapshotSQL
+    let layout: PgSnapshotConnector.TableLayout
+    let chunkSize: Int
+
+    func read(after: [String]?) async throws -> SnapshotChunk {
+        let query: String
+        var parameters: [PostgresValue?] = []
+        if layout.primaryKey.isEmpty {
+            query = sql.fetch(chunkSize)
+        } else {
+            query = sql.chunk(afterKey: after != nil, limit: chunkSize)
+            parameters = (after ?? []).map { PostgresValue.text($0) }
+        }
+        var chunk = SnapshotChunk()
+        chunk.records.reserveCapacity(chunkSize)
+        var encoder: PgRowEncoder?
+        var keyIndexes: [Int] = []
+        var lastTexts: [String?] = []
+        do {
+            try await postgres.query(query, parameters) { row in
+                if encoder == nil {
+                    let keyColumns: Set<String> = layout.primaryKey.isEmpty
+                        ? Set(layout.identity ?? row.fields.map(\.name)) : Set(layout.primaryKey)
+                    encoder = PgRowEncoder(fields: row.fields, keyColumns: keyColumns)
+                    keyIndexes = try layout.primaryKey.map { name in
+                        guard let i = row.fields.firstIndex(where: { $0.name == name }) else {
+                            throw ConnectorError(.invalidData, "table \(layout.table): primary-key column \(name) is not in the result")
+                        }
+                        return i
+                    }
+                }
+                let texts = PgRowEncoder.texts(of: row)
+                let key = encoder!.key(texts)
+                let value = encoder!.value(texts)
+                chunk.bytes += Int64(key.count + value.count)
+                chunk.records.append((key, value))
+                lastTexts = texts
+            }
+        } catch let e as ConnectorError {
+            throw e
+        } catch {
+            throw ConnectorError(.postgres, "reading table \(layout.table)", cause: error)
+        }
+        if !keyIndexes.isEmpty && !chunk.records.isEmpty {
+            chunk.lastKey = keyIndexes.map { lastTexts[$0] ?? "" }
+        }
+        return chunk
+    }
+}
