@@ -218,12 +218,13 @@ final class Background: @unchecked Sendable {
         #expect(missing.stderr.contains("absent"))
     }
 
-    @Test func unbuiltClassExitsOne() async throws {
+    @Test func failureLineIsJSONWithoutSecrets() async throws {
         let dir = try await CLI.tempDir()
         let path = try await CLI.write(CLI.sourceConfig(), in: dir)
-        let r = try await CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir)
+        let r = try await CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
+                                  env: ["KP_DEBUG_CONNECTOR": "fail"])
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
-        #expect(r.stdout.contains("class pg.Source is not built yet"))
+        #expect(r.stdout.contains("debug failure in pg.Source"))
         #expect(r.stdout.contains(#""level":"error""#))
         #expect(!r.stdout.contains("hunter2-secret"))
     }
@@ -276,11 +277,12 @@ final class Background: @unchecked Sendable {
     @Test func prettyLogLines() async throws {
         let dir = try await CLI.tempDir()
         let path = try await CLI.write(CLI.sourceConfig(pretty: true), in: dir)
-        let r = try await CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir)
+        let r = try await CLI.run([path, "--data", dir.appendingPathComponent("state").path], cwd: dir,
+                                  env: ["KP_DEBUG_CONNECTOR": "fail"])
         #expect(r.status == 1)
         // not a terminal: no colors
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ERROR orders: class pg.Source is not built yet$"#,
+        #expect(lines.contains { $0.range(of: #"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z ERROR orders: pg.Source failed: debug failure in pg.Source \(KP_DEBUG_CONNECTOR=fail\)$"#,
                                           options: .regularExpression) != nil }, "\(r.stdout)")
     }
 
