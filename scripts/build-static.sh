@@ -4,7 +4,9 @@
 # dynamic loader, no shared libraries. Usage:
 #   scripts/build-static.sh [OUTPUT]        (default: .build/static/kafka-pipe)
 # Environment: KP_STATIC_BUILD_DIR (SwiftPM build folder, default .build-static),
-#              KP_STATIC_NO_STRIP=1 keeps the symbols.
+#              KP_STATIC_NO_STRIP=1 keeps the symbols;
+#              KP_STATIC_OPT=size optimizes for size (-Osize: ~25.3 MiB instead of ~26.6 MiB, slower
+#              hot loops such as CRC-32C and the codecs; the default optimizes for speed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-.build/static/kafka-pipe}"
@@ -19,9 +21,15 @@ done
 
 # -static-executable links everything statically, glibc included. glibc warns that a few
 # functions (getpwuid_r, getaddrinfo for names) would need its NSS modules at run time: kafka-pipe
-# resolves names through /etc/hosts and DNS, which glibc 2.34+ builds into libc itself.
-swift build -c release --product kafka-pipe --build-path "$build_dir" \
-    -Xswiftc -static-executable \
+# resolves names through /etc/hosts and DNS, which glibc 2.34+ builds into libc itself. The Swift
+# runtime of a static executable finds its own path through /proc/self/exe, so /proc must be mounted
+# (every container runtime mounts it).
+opt=()
+[ "${KP_STATIC_OPT:-speed}" = size ] && opt=(-Xswiftc -Osize)
+# lld with identical-code folding and section garbage collection: ~1 MiB smaller than gold.
+swift build -c release --product kafka-pipe --build-path "$build_dir" ${opt[@]+"${opt[@]}"} \
+    -Xswiftc -static-executable -Xswiftc -use-ld=lld \
+    -Xlinker --gc-sections -Xlinker --icf=all \
     -Xlinker -lssl -Xlinker -lcrypto -Xlinker -lz \
     2> >(grep -v -e "statically linked applications requires at runtime" -e "is dangerous, better use" >&2)
 
