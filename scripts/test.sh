@@ -93,6 +93,11 @@ quiet_build --product kafka-pipe
 KP_BINARY="$(swift build --show-bin-path)/kafka-pipe"
 export KP_BINARY
 
+step "static binary (scripts/build-static.sh)"
+# The shipped executable: StaticBinaryTests run it in an empty root against the services.
+bash scripts/build-static.sh "$ROOT/.build/static/kafka-pipe"
+export KP_STATIC_BINARY="$ROOT/.build/static/kafka-pipe"
+
 step "tests (swift test)"
 args=()
 [ -n "${KP_TEST_FILTER:-}" ] && args+=(--filter "$KP_TEST_FILTER")
