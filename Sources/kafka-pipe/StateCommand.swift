@@ -1,10 +1,16 @@
 import ArgumentParser
 import WireCore
+import Storage
 
 struct StateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
-        abstract: "Print, read-only, what the state store holds for each connector name.")
+        abstract: "Print, read-only, what the state store holds for each connector name; or delete positions.",
+        discussion: """
+            With --delete NAME and --key KEY (repeatable) or --prefix PREFIX, removes those positions of \
+            connector NAME, so that it starts them afresh (after a topic was recreated, a slot dropped, or \
+            to snapshot a table again). The connector must be stopped: the store's lock refuses a running one.
+            """)
 
     @Option(name: .customLong("data"), help: "The state directory.")
     var data: String = "data"
@@ -12,7 +18,29 @@ struct StateCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON: {\"<connector>\": {\"<key>\": \"<text>\" or {\"hex\": \"…\"}}}.")
     var json = false
 
+    @Option(name: .customLong("delete"), help: "Delete positions of this connector name (with --key or --prefix).")
+    var deleteName: String?
+
+    @Option(name: .customLong("key"), help: "A key to delete (repeatable).")
+    var keys: [String] = []
+
+    @Option(help: "Delete every key that starts with this prefix (\"\" deletes them all).")
+    var prefix: String?
+
+    func validate() throws {
+        if deleteName == nil && (!keys.isEmpty || prefix != nil) {
+            throw ValidationError("--key and --prefix need --delete NAME")
+        }
+        if deleteName != nil && keys.isEmpty && prefix == nil {
+            throw ValidationError("--delete NAME needs --key KEY or --prefix PREFIX")
+        }
+    }
+
     func run() async throws {
+        if let name = deleteName {
+            try await delete(name: name)
+            return
+        }
         let dump: [(namespace: String, entries: [(key: String, value: [UInt8])])]
         do {
             guard let d = try StoreAdapter.dump(directory: data) else {
@@ -54,6 +82,37 @@ struct StateCommand: AsyncParsableCommand {
                 print("  \(key) = \(printableText(value) ?? "0x" + hex(value))")
             }
         }
+    }
+}
+
+extension StateCommand {
+    /// Deletes the chosen keys of one namespace in one atomic batch and prints each one removed.
+    func delete(name: String) async throws {
+        let handle: StoreHandle
+        do {
+            handle = try StoreHandle.open(directory: data)
+        } catch {
+            printError(error.isLocked ? "\(error.description) (stop the connector first)" : error.description)
+            throw Exit(status: ExitStatus.failure)
+        }
+        defer { handle.close() }
+        let ns = handle.store.namespace(name)
+        var doomed = keys.filter { ns.get($0) != nil }
+        if let prefix { doomed += ns.scan(prefix: prefix).map(\.key).filter { !doomed.contains($0) } }
+        for k in keys where ns.get(k) == nil { print("no key \(k) in \(name)") }
+        guard !doomed.isEmpty else {
+            print("nothing to delete in \(name)")
+            return
+        }
+        var batch = StateBatch()
+        for k in doomed { batch.delete(k) }
+        do {
+            try ns.writeSync(batch)
+        } catch {
+            printError("state store: \(error)")
+            throw Exit(status: ExitStatus.failure)
+        }
+        for k in doomed { print("deleted \(name) \(k)") }
     }
 }
 

@@ -333,6 +333,30 @@ final class Background: @unchecked Sendable {
         }
     }
 
+    @Test func stateDeleteRemovesChosenKeysOnlyWhenStopped() async throws {
+        let dir = try await CLI.tempDir()
+        let data = dir.appendingPathComponent("state").path
+        let store = try StateStore.open(directory: data)
+        try store.namespace("orders").putSync("lsn", string: "0/16B3748")
+        try store.namespace("orders").putSync("p/t/0", string: "a")
+        try store.namespace("orders").putSync("p/t/1", string: "b")
+        try store.namespace("orders").putSync("p/u/0", string: "c")
+        try store.namespace("audit").putSync("p/t/0", string: "keep")
+        // a running connector holds the lock: refused, nothing deleted
+        let refused = try await CLI.run(["state", "--data", data, "--delete", "orders", "--key", "lsn"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("stop the connector first"), "\(refused.stderr)")
+        try store.close()
+        let usage = try await CLI.run(["state", "--data", data, "--delete", "orders"])
+        #expect(usage.status == 2)
+        let r = try await CLI.run(["state", "--data", data, "--delete", "orders", "--prefix", "p/t/", "--key", "nope"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("deleted orders p/t/0\ndeleted orders p/t/1\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("no key nope in orders"))
+        let after = try await CLI.run(["state", "--data", data, "--json"])
+        #expect(after.stdout == #"{"audit":{"p/t/0":"keep"},"orders":{"lsn":"0/16B3748","p/u/0":"c"}}"# + "\n", "\(after.stdout)")
+    }
+
     @Test func stateShowsEachNamespaceReadOnly() async throws {
         let dir = try await CLI.tempDir()
         let data = dir.appendingPathComponent("state").path
