@@ -45,7 +45,10 @@ public enum ConnectorFactory {
     public typealias Maker = @Sendable (ConnectorEnvironment) throws -> any Connector
 
     /// The classes that are built. Empty until the first connector lands.
-    static let makers: [ConnectorClass: Maker] = [:]
+    static let makers: [ConnectorClass: Maker] = [
+        .s3Sink: { try S3SinkConnector(environment: $0) },
+        .s3Backup: { try S3BackupConnector(environment: $0) },
+    ]
 
     /// The classes that have a connector.
     public static var builtClasses: [ConnectorClass] { makers.keys.sorted { $0.rawValue < $1.rawValue } }
