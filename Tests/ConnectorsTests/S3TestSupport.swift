@@ -116,7 +116,9 @@ enum S3T {
     /// The number of records of a topic (all partitions), read with kcat.
     static func countRecords(_ svc: Services, broker: String, topic: String) async throws -> [String] {
         let r = try await Run.shell("'\(svc.kcat)' -b \(broker) -C -t \(topic) -o beginning -e -q -f '%s\\n' 2>/dev/null", timeout: 180)
-        return r.stdout.split(separator: "\n").map(String.init)
+        var lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return lines
     }
 
     static func sinkYAML(name: String, svc: Services, endpoint: String? = nil, broker: String? = nil, bucket: String,

@@ -246,9 +246,10 @@ final class S3SinkWriter: @unchecked Sendable {
                     readiness.setReady()
                 }
                 return
-            } catch let error as S3Error {
+            } catch {
                 failures += 1
-                newest[S3ObjectKey.prefix(topic: topic, bucketTime: bucketTime, partition: partition)] = nil
+                // What S3 holds may have changed meanwhile: list again before the next merge.
+                newest = [:]
                 readiness.setNotReady("S3 unavailable: \(error.code)")
                 logger.warning("s3.Sink: storing \(topic)/\(partition) failed; retrying",
                                metadata: ["error": "\(error)", "attempt": "\(failures)"])
