@@ -78,7 +78,7 @@ let package = Package(
                 exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "ClickHouseNative", dependencies: ["WireCore", "Codecs", "PipeTLS", log] + nio,
                 exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
-        .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio,
+        .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio, exclude: ["DESIGN.md"],
                 swiftSettings: swiftSettings),
         .target(name: "Connectors",
                 dependencies: ["PipeConfig", "PipeRuntime", "Storage", "KafkaWire", "PgWire",
@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(name: "kafka-codegen", path: "Tools/kafka-codegen", swiftSettings: swiftSettings),
         // Benchmark drivers (run by bench/*.sh).
         .executableTarget(name: "pipe-bench",
-                          dependencies: ["Storage", "Codecs", "KafkaWire", "WireCore", "PgWire"],
+                          dependencies: ["Storage", "Codecs", "KafkaWire", "WireCore", "PgWire", "S3Client", "PipeAuth"],
                           path: "Tools/pipe-bench", swiftSettings: swiftSettings),
 
         // Helpers shared by the test targets: where the services are, running the binary.
@@ -116,7 +116,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "ClickHouseNativeTests", dependencies: ["PipeTestSupport", "ClickHouseNative"] + nio,
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
-        .testTarget(name: "S3ClientTests", dependencies: ["PipeTestSupport", "S3Client"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "S3ClientTests", dependencies: ["PipeTestSupport", "S3Client", "PipeAuth", "HTTPWire", "PipeTLS"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "ConnectorsTests", dependencies: ["PipeTestSupport", "Connectors"], swiftSettings: swiftSettings),
         // Runs the built kafka-pipe binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["PipeTestSupport", "PipeConfig", "Storage"], swiftSettings: swiftSettings),

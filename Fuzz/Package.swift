@@ -34,6 +34,7 @@ let package = Package(
         fuzzTarget("FuzzBase64", ["WireCore"]),
         fuzzTarget("FuzzSCRAM", ["PipeAuth"]),
         fuzzTarget("FuzzClickHouseBlock", ["ClickHouseNative"]),
+        fuzzTarget("FuzzXML", ["S3Client"]),
     ],
     swiftLanguageModes: [.v6]
 )

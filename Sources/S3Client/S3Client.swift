@@ -71,6 +71,10 @@ public final class S3Client: Sendable {
         public var retryMaxDelay: Duration
         public var connectTimeout: TimeAmount
         public var requestTimeout: TimeAmount
+        /// Connect to this host (a name or an address) instead of resolving the request's host, which
+        /// still goes in `Host` and is the name checked against the TLS certificate. For a local proxy,
+        /// or a virtual-hosted test endpoint whose `<bucket>.<host>` names do not resolve. Default nil.
+        public var connectHost: String? = nil
 
         public init(endpoint: Endpoint, region: String, credentials: AWSCredentials, addressing: Addressing = .path,
                     tls: TLSConfiguration? = nil, payloadSigning: PayloadSigning? = nil,
@@ -137,7 +141,8 @@ public final class S3Client: Sendable {
             let e = configuration.endpoint
             let tls = e.useTLS ? (configuration.tls ?? TLSConfiguration()) : nil
             do {
-                let c = try HTTPClient(configuration: .init(host: host, port: e.port, tls: tls,
+                let c = try HTTPClient(configuration: .init(host: configuration.connectHost ?? host, port: e.port, tls: tls,
+                                                            serverHostname: host,
                                                             connectTimeout: configuration.connectTimeout,
                                                             requestTimeout: configuration.requestTimeout,
                                                             maxIdleConnections: 32),
@@ -170,12 +175,13 @@ public final class S3Client: Sendable {
         let payloadHash = r.body.isEmpty ? SigV4Signer.emptyPayloadHash
             : (configuration.payloadSigning == .signed ? Hex.encode(Digest.sha256.hash(r.body)) : SigV4Signer.unsignedPayload)
         while true {
+            let gate = SinkGate(sink: r.sink)
             do {
-                return try await sendOnce(r, body: bodyBuffer, payloadHash: payloadHash)
+                return try await sendOnce(r, body: bodyBuffer, payloadHash: payloadHash, gate: gate)
             } catch {
-                // A streamed body cannot be replayed once bytes reached the sink; the sink gets
-                // bytes only with a 2xx head, after which only transport errors remain.
-                guard error.isRetryable, attempt < configuration.maxRetries, r.sink == nil || error.status != nil else {
+                // A streamed download cannot be replayed once bytes reached the sink (the sink gets
+                // bytes only after a 2xx head); before that, a dropped connection is retried as usual.
+                guard error.isRetryable, attempt < configuration.maxRetries, !gate.delivered else {
                     throw error
                 }
                 attempt += 1
@@ -188,7 +194,20 @@ public final class S3Client: Sendable {
         }
     }
 
-    private func sendOnce(_ r: Request, body: ByteBuffer?, payloadHash: String) async throws(S3Error) -> HTTPResponse {
+    private func sendOnce(_ r: Request, body: ByteBuffer?, payloadHash: String, gate: SinkGate) async throws(S3Error) -> HTTPResponse {
+        let (http, head, hostHeader) = try prepare(r, payloadHash: payloadHash)
+        let response: HTTPResponse
+        // Only a 2xx response's body goes to the sink; errors are collected to read their XML.
+        do {
+            response = try await http.execute(head, body: body, sink: r.sink == nil ? nil : gate.forward)
+        } catch {
+            throw S3Error(.transport, "\(r.method) \(hostHeader): \(error)", bucket: r.bucket, key: r.key, cause: error)
+        }
+        return try check(response, body: gate.errorBody(response), r)
+    }
+
+    /// The signed request head and the connection pool of its host.
+    private func prepare(_ r: Request, payloadHash: String) throws(S3Error) -> (HTTPClient, HTTPRequestHead, String) {
         let e = configuration.endpoint
         var host = e.host
         var path = "/"
@@ -208,16 +227,11 @@ public final class S3Client: Sendable {
         var target = SigV4Signer.encodePath(path)
         if !r.query.isEmpty { target += "?" + SigV4Signer.encodeQuery(r.query) }
         let http = try client(host: host)
-        let response: HTTPResponse
-        // Only a 2xx response's body goes to the sink; errors are collected to read their XML.
-        let gate = SinkGate(sink: r.sink)
-        do {
-            response = try await http.execute(HTTPRequestHead(method: r.method, target: target, headers: HTTPHeaders(headers)),
-                                              body: body, sink: r.sink == nil ? nil : gate.forward)
-        } catch {
-            throw S3Error(.transport, "\(r.method) \(hostHeader): \(error)", bucket: r.bucket, key: r.key, cause: error)
-        }
-        let body = gate.errorBody(response)
+        return (http, HTTPRequestHead(method: r.method, target: target, headers: HTTPHeaders(headers)), hostHeader)
+    }
+
+    /// A 2xx response as it is, anything else (or an error document after a 200 head) as an `S3Error`.
+    private func check(_ response: HTTPResponse, body: [UInt8], _ r: Request) throws(S3Error) -> HTTPResponse {
         if response.status >= 200 && response.status < 300 {
             // CopyObject and CompleteMultipartUpload can fail after a 200 head.
             if (r.method == "PUT" && r.headers.contains { $0.0 == "x-amz-copy-source" })
@@ -231,6 +245,20 @@ public final class S3Client: Sendable {
         var root: XMLElement?
         if !body.isEmpty { root = try? XMLReader.parse(body) }
         throw serviceError(root: root, response: response, r)
+    }
+
+    /// Sends a body streamed from `stream` (exactly `length` bytes), signed `UNSIGNED-PAYLOAD`
+    /// since its hash is not known up front. Not retried: a stream cannot be replayed.
+    func sendStreaming<Body: AsyncSequence>(_ r: Request, length: Int, stream: Body) async throws(S3Error) -> HTTPResponse
+        where Body.Element == ByteBuffer {
+        let (http, head, hostHeader) = try prepare(r, payloadHash: SigV4Signer.unsignedPayload)
+        let response: HTTPResponse
+        do {
+            response = try await http.execute(head, length: length, stream: stream)
+        } catch {
+            throw S3Error(.transport, "\(r.method) \(hostHeader): \(error)", bucket: r.bucket, key: r.key, cause: error)
+        }
+        return try check(response, body: response.body, r)
     }
 
     private func serviceError(root: XMLElement?, response: HTTPResponse, _ r: Request) -> S3Error {
@@ -308,6 +336,24 @@ public final class S3Client: Sendable {
         r.headers = objectHeaders(contentType: contentType, contentEncoding: contentEncoding, metadata: metadata)
         if let ifNoneMatch { r.headers.append(("If-None-Match", ifNoneMatch)) }
         return try await send(r).headers["ETag"]
+    }
+
+    /// PutObject with the body streamed from `stream`, which must yield exactly `contentLength`
+    /// bytes (any more or fewer fail the request). The payload is signed `UNSIGNED-PAYLOAD`; the
+    /// request is not retried (a stream cannot be replayed). Returns the ETag.
+    @discardableResult
+    public func putObject<Body: AsyncSequence>(bucket: String, key: String, contentLength: Int, stream: Body,
+                                               contentType: String? = nil, contentEncoding: String? = nil,
+                                               metadata: [String: String] = [:],
+                                               ifNoneMatch: String? = nil) async throws(S3Error) -> String?
+        where Body.Element == ByteBuffer {
+        guard contentLength >= 0 else {
+            throw S3Error(.invalidArgument, "negative content length \(contentLength)", bucket: bucket, key: key)
+        }
+        var r = Request(method: "PUT", bucket: bucket, key: key)
+        r.headers = objectHeaders(contentType: contentType, contentEncoding: contentEncoding, metadata: metadata)
+        if let ifNoneMatch { r.headers.append(("If-None-Match", ifNoneMatch)) }
+        return try await sendStreaming(r, length: contentLength, stream: stream).headers["ETag"]
     }
 
     private func objectHeaders(contentType: String?, contentEncoding: String?, metadata: [String: String]) -> [(String, String)] {
@@ -531,7 +577,10 @@ public final class S3Client: Sendable {
 /// Passes body bytes to the sink only for a 2xx response; keeps an error response's body.
 final class SinkGate: Sendable {
     let sink: (@Sendable (ByteBuffer) -> Void)?
-    private let state = Mutex<(pass: Bool, kept: [UInt8])>((false, []))
+    private let state = Mutex<(pass: Bool, kept: [UInt8], delivered: Bool)>((false, [], false))
+
+    /// Whether any byte went to the sink.
+    var delivered: Bool { state.withLock { $0.delivered } }
 
     init(sink: (@Sendable (ByteBuffer) -> Void)?) { self.sink = sink }
 
@@ -542,7 +591,10 @@ final class SinkGate: Sendable {
                 state.withLock { $0.pass = h.status >= 200 && h.status < 300 }
             case .body(let b):
                 let pass = state.withLock { s -> Bool in
-                    if s.pass { return true }
+                    if s.pass {
+                        s.delivered = s.delivered || b.readableBytes > 0
+                        return true
+                    }
                     s.kept.append(contentsOf: b.readableBytesView)
                     return false
                 }

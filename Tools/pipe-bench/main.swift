@@ -22,6 +22,8 @@ let commands: [(name: String, usage: String, run: BenchCommand)] = [
      { try await kafkaBench($0); return 0 }),
     ("pgoutput-bench", "<setup|run|cleanup> --url URL [--rows N] [--slot S --publication P --endpos LSN] [--prefix X] [--socket DIR]   pgoutput decoding (bench/pgoutput.sh)",
      { try await pgoutputBench($0); return 0 }),
+    ("s3-bench", "--endpoint URL --key K --secret S --region R --bucket B --phase put|get [--count N] [--size BYTES] [--concurrency C] [--prefix P]   S3 upload/download throughput (bench/s3.sh)",
+     s3Bench),
 ]
 
 func usage() -> Never {

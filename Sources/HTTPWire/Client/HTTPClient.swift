@@ -62,17 +62,12 @@ public final class HTTPClient: Sendable {
     /// Sends `head` with `body` (Content-Length added when missing and a body or PUT/POST is given)
     /// and returns the response. With `sink`, the head and then the body bytes go to the sink as they
     /// arrive (on the connection's event loop) and the returned response has an empty body.
-    /// `headRequest` must be true for HEAD (the response has no body whatever its headers say).
+    /// An answer to HEAD has no body whatever its headers say.
     public func execute(_ head: HTTPRequestHead, body: ByteBuffer? = nil,
                         sink: (@Sendable (HTTPResponsePart) -> Void)? = nil,
                         timeout: TimeAmount? = nil) async throws -> HTTPResponse {
         if isShutdown.load(ordering: .sequentiallyConsistent) { throw HTTPError(.connection, "client shut down") }
-        var head = head
-        if !head.headers.contains("Host") {
-            let defaultPort = configuration.tls == nil ? 80 : 443
-            head.headers.add("Host", configuration.port == defaultPort ? configuration.host
-                                                                       : "\(configuration.host):\(configuration.port)")
-        }
+        var head = withHost(head)
         if !head.headers.contains("Content-Length") && !head.headers.contains("Transfer-Encoding")
             && (body != nil || head.method == "PUT" || head.method == "POST") {
             head.headers.add("Content-Length", String(body?.readableBytes ?? 0))
@@ -100,6 +95,101 @@ public final class HTTPClient: Sendable {
                                 cause: e)
             }
         }
+    }
+
+    /// Sends `head` with a body streamed from `body`: with `Content-Length: length` when the length
+    /// is known (the stream must yield exactly that many bytes), chunked otherwise. Each buffer is
+    /// written before the next is requested, so a slow peer slows the producer down. A streamed body
+    /// cannot be replayed: a failure is thrown, never retried here. An answer that arrives before the
+    /// whole body was sent (an error, typically) is returned and the connection is not reused.
+    public func execute<Body: AsyncSequence>(_ head: HTTPRequestHead, length: Int?, stream body: Body,
+                                             sink: (@Sendable (HTTPResponsePart) -> Void)? = nil,
+                                             timeout: TimeAmount? = nil) async throws -> HTTPResponse
+        where Body.Element == ByteBuffer {
+        if isShutdown.load(ordering: .sequentiallyConsistent) { throw HTTPError(.connection, "client shut down") }
+        var head = withHost(head)
+        head.headers.remove("Content-Length")
+        head.headers.remove("Transfer-Encoding")
+        if let length {
+            head.headers.add("Content-Length", String(length))
+        } else {
+            head.headers.add("Transfer-Encoding", "chunked")
+        }
+        var buffer = ByteBufferAllocator().buffer(capacity: 512)
+        HTTPRequest(head: head).serializeHead(into: &buffer)
+        let limit = timeout ?? configuration.requestTimeout
+        var (conn, reused) = try await acquire()
+        if reused && !conn.channel.isActive { (conn, reused) = (try await connect(), false) }
+        let response = conn.start(head: buffer, isHead: head.method == "HEAD", sink: sink, timeout: limit)
+        let channel = conn.channel
+        let answered = AnsweredFlag()
+        response.whenComplete { _ in answered.set() }
+        var sent = 0
+        // Whether the whole body went out, so the connection is in a state to be reused.
+        var complete = false
+        do {
+            var stoppedEarly = false
+            for try await chunk in body {
+                if answered.isSet {   // answered before the body was sent: stop sending
+                    stoppedEarly = true
+                    break
+                }
+                let n = chunk.readableBytes
+                if n == 0 { continue }
+                sent += n
+                if let length, sent > length {
+                    throw HTTPError(.connection, "request body longer than its Content-Length \(length)")
+                }
+                if length == nil {
+                    var size = channel.allocator.buffer(capacity: 18)
+                    size.writeString(String(n, radix: 16) + "\r\n")
+                    channel.write(size, promise: nil)
+                    channel.write(chunk, promise: nil)
+                    try await channel.writeAndFlush(ByteBuffer(string: "\r\n")).get()
+                } else {
+                    try await channel.writeAndFlush(chunk).get()
+                }
+            }
+            if !stoppedEarly {
+                if let length {
+                    guard sent == length else {
+                        throw HTTPError(.connection, "request body of \(sent) bytes, Content-Length \(length)")
+                    }
+                    // The peer may answer as soon as the last byte is in, even before our write completes.
+                    complete = true
+                } else if !answered.isSet {
+                    try await channel.writeAndFlush(ByteBuffer(string: "0\r\n\r\n")).get()
+                    complete = true
+                }
+            }
+        } catch {
+            // The peer may have answered (and closed) while we were writing: prefer its answer.
+            channel.close(promise: nil)
+            if answered.isSet, let answer = try? await response.get() { return answer.0 }
+            throw error
+        }
+        let answer: (HTTPResponse, Bool)
+        do {
+            answer = try await response.get()
+        } catch let e as HTTPClientConnection.Stale {
+            throw HTTPError(.connection, "connection to \(configuration.host):\(configuration.port) closed before a response",
+                            cause: e)
+        }
+        if complete && answer.1 && head.keepAlive { release(conn) } else { channel.close(promise: nil) }
+        return answer.0
+    }
+
+    /// Idle connections in the pool (tests, metrics).
+    public var idleConnectionCount: Int { idle.withLock { $0.count } }
+
+    private func withHost(_ head: HTTPRequestHead) -> HTTPRequestHead {
+        var head = head
+        if !head.headers.contains("Host") {
+            let defaultPort = configuration.tls == nil ? 80 : 443
+            head.headers.add("Host", configuration.port == defaultPort ? configuration.host
+                                                                       : "\(configuration.host):\(configuration.port)")
+        }
+        return head
     }
 
     private func acquire() async throws -> (HTTPClientConnection, Bool) {
@@ -162,6 +252,13 @@ extension HTTPRequest {
     }
 }
 
+/// Set once a response future completed.
+final class AnsweredFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
+
 struct HTTPClientConnection: Sendable {
     /// The connection closed (or failed) before any response byte arrived.
     struct Stale: Error {}
@@ -171,23 +268,31 @@ struct HTTPClientConnection: Sendable {
 
     func send(head: ByteBuffer, body: ByteBuffer?, isHead: Bool, sink: (@Sendable (HTTPResponsePart) -> Void)?,
               timeout: TimeAmount) -> EventLoopFuture<(HTTPResponse, Bool)> {
+        let response = start(head: head, isHead: isHead, sink: sink, timeout: timeout)
+        if let body, body.readableBytes > 0 { channel.writeAndFlush(body, promise: nil) }
+        return response
+    }
+
+    /// Arms the handler and the deadline and writes the request head; the body follows through
+    /// `channel` (writes from other threads keep their order behind this one).
+    func start(head: ByteBuffer, isHead: Bool, sink: (@Sendable (HTTPResponsePart) -> Void)?,
+               timeout: TimeAmount) -> EventLoopFuture<(HTTPResponse, Bool)> {
         let loop = channel.eventLoop
-        return loop.flatSubmit { [channel, handler] in
-            let promise = loop.makePromise(of: (HTTPResponse, Bool).self)
+        let promise = loop.makePromise(of: (HTTPResponse, Bool).self)
+        loop.execute { [channel, handler] in
             handler.start(promise: promise, isHead: isHead, sink: sink)
             let timer = loop.scheduleTask(in: timeout) {
                 handler.fail(HTTPError(.connection, "no complete response within \(timeout.nanoseconds / 1_000_000) ms"))
                 channel.close(promise: nil)
             }
             promise.futureResult.whenComplete { _ in timer.cancel() }
-            if let body, body.readableBytes > 0 {
-                channel.write(head, promise: nil)
-                channel.writeAndFlush(body, promise: nil)
-            } else {
-                channel.writeAndFlush(head, promise: nil)
+            if !channel.isActive {
+                handler.fail(Stale())
+                return
             }
-            return promise.futureResult
+            channel.writeAndFlush(head, promise: nil)
         }
+        return promise.futureResult
     }
 }
 

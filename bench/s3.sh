@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # S3 upload/download throughput: our S3Client (pipe-bench s3-bench) against boto3, same moto, same run.
 #   bench/s3.sh [--count N] [--size BYTES] [--big BYTES] [--concurrency C]
-# Defaults: 1000 objects of 256 KiB and one of 256 MiB, 8 in flight.
+# Defaults: 1000 objects of 256 KiB and one of 256 MiB, 8 in flight (objects, or parts of the big one:
+# multipart from 16 MiB in 8 MiB parts on both sides). Ours streams downloads (bytes counted, not
+# kept); boto3 reads small bodies whole and downloads the big one with ranged GETs in parallel.
+# wall_s is the transfer alone; cpu_s (user+sys of the whole client process, /usr/bin/time) includes
+# start-up and making the payload.
 # Endpoint from KP_S3/KP_S3_KEY/KP_S3_SECRET/KP_S3_REGION (default: the dev moto on 127.0.0.1:9900).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,9 +18,25 @@ while [ $# -gt 0 ]; do
 done
 S3=${KP_S3:-http://127.0.0.1:9900}; KEY=${KP_S3_KEY:-AKIATESTKEY000000001}
 SECRET=${KP_S3_SECRET:-testsecret-0123456789}; REGION=${KP_S3_REGION:-us-east-1}
+PY=${KP_PYTHON:-python3}   # a Python with boto3
 swift build -c release --product pipe-bench >/dev/null
 BIN=$(swift build -c release --show-bin-path)/pipe-bench
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+TMP=$(mktemp -d)
+BUCKET="kp-bench-$RANDOM$RANDOM"
+# moto keeps every object: empty and delete the bucket afterwards, whatever happens.
+cleanup() {
+  "$PY" - "$S3" "$KEY" "$SECRET" "$REGION" "$BUCKET" >/dev/null 2>&1 <<'PY' || true
+import sys, boto3
+s3 = boto3.client('s3', endpoint_url=sys.argv[1], aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
+                  region_name=sys.argv[4])
+for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[5]):
+    keys = [{'Key': o['Key']} for o in page.get('Contents', [])]
+    if keys: s3.delete_objects(Bucket=sys.argv[5], Delete={'Objects': keys, 'Quiet': True})
+s3.delete_bucket(Bucket=sys.argv[5])
+PY
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
 cat > "$TMP/boto.py" <<'PY'
 import sys, time, boto3
 from concurrent.futures import ThreadPoolExecutor
@@ -49,14 +69,13 @@ else:
     with ThreadPoolExecutor(conc) as ex: list(ex.map(one, range(count)))
 print(f"objects={count} bytes={count*size} seconds={time.monotonic()-t}")
 PY
-BUCKET="kp-bench-$RANDOM$RANDOM"
 run() { # tool phase count size prefix -> "seconds cpu"
   local tool=$1 phase=$2 count=$3 size=$4 prefix=$5 out
   if [ "$tool" = swift ]; then
     out=$(/usr/bin/time -v -o "$TMP/time" "$BIN" s3-bench --endpoint "$S3" --key "$KEY" --secret "$SECRET" --region "$REGION" \
           --bucket "$BUCKET" --phase "$phase" --count "$count" --size "$size" --concurrency "$CONC" --prefix "$prefix")
   else
-    out=$(/usr/bin/time -v -o "$TMP/time" python3 "$TMP/boto.py" "$S3" "$KEY" "$SECRET" "$REGION" "$BUCKET" "$phase" \
+    out=$(/usr/bin/time -v -o "$TMP/time" "$PY" "$TMP/boto.py" "$S3" "$KEY" "$SECRET" "$REGION" "$BUCKET" "$phase" \
           "$count" "$size" "$CONC" "$prefix")
   fi
   local secs=${out##*seconds=}
