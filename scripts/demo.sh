@@ -105,7 +105,7 @@ YAML
   echo "--- the original topic and the restored one (partition|key|value|headers|timestamp)"
   "$KP_KCAT" -b "$KP_KAFKA" -C -t "$topic" -e -q -f '%p|%k|%s|%h|%T\n' 2>/dev/null | sort > "$dir/orig.txt"
   "$KP_KCAT" -b "127.0.0.1:$tport" -C -t "$topic" -e -q -f '%p|%k|%s|%h|%T\n' 2>/dev/null | sort > "$dir/restored.txt"
-  cat "$dir/restored.txt"
+  cat -v "$dir/restored.txt"
   if cmp -s "$dir/orig.txt" "$dir/restored.txt"; then echo "identical: the round trip is lossless"; else echo "DIFFERENT"; diff "$dir/orig.txt" "$dir/restored.txt" || true; fi
   kill "$tpid" 2>/dev/null || true
 }
