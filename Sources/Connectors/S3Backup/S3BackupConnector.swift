@@ -147,7 +147,7 @@ public final class S3BackupConnector: Connector {
         if let inflight = state.getString(inflightKey) {
             let parts = inflight.split(separator: "\n", maxSplits: 1)
             if parts.count == 2, let start = Int64(parts[0]), let key = S3ObjectKey(parsing: String(parts[1])) {
-                let end = try await admin.listOffsets(topic: topic, partition: partition, .latest)
+                let end = try await endOffset(topic: topic, partition: partition, admin: admin)
                 let delivered = max(0, end - start)
                 let rows = try await load(key, s3: s3).filter { !restored.contains($0.offset) }
                 let n = Int(min(Int64(rows.count), delivered))
@@ -169,17 +169,23 @@ public final class S3BackupConnector: Connector {
             let rows = try await load(key, s3: s3)
             let todo = rows.filter { !restored.contains($0.offset) }
             if !todo.isEmpty {
-                let end = try await admin.listOffsets(topic: topic, partition: partition, .latest)
+                let end = try await endOffset(topic: topic, partition: partition, admin: admin)
                 try await state.put(inflightKey, string: "\(end)\n\(key)")
-                var futures: [DeliveryFuture] = []
-                futures.reserveCapacity(todo.count)
+                // Awaiting every record's future costs a thread hop each; instead the last one is
+                // awaited (its failure surfaces) and the partition must have grown by exactly the
+                // rows sent (flush waits until every batch is settled).
+                var lastFuture: DeliveryFuture?
                 for r in todo {
-                    futures.append(try await producer.enqueue(
+                    lastFuture = try await producer.enqueue(
                         topic: topic, key: r.key, value: r.value, headers: r.headers.map { ($0.key, $0.value) },
-                        timestamp: r.timestamp, partition: partition))
+                        timestamp: r.timestamp, partition: partition)
                 }
                 try await producer.flush()
-                for f in futures { _ = try await f.get() }
+                _ = try await lastFuture?.get()
+                let grown = try await endOffset(topic: topic, partition: partition, admin: admin) - end
+                guard grown == Int64(todo.count) else {
+                    throw S3ConnectorError("s3.Backup: \(topic)/\(partition): \(todo.count) records of \(key) sent but the partition grew by \(grown); another producer writes to it, or records were refused")
+                }
             }
             if let lo = rows.map(\.offset).min(), let hi = rows.map(\.offset).max() { restored.insert(lo, hi) }
             var batch = StateBatch()
@@ -189,6 +195,36 @@ public final class S3BackupConnector: Connector {
             progress.advance(by: Int64(rows.count))
             environment.readiness.progress()
         }
+    }
+
+    /// The offset the next record of a partition gets. ListOffsets "latest" is the start, then
+    /// fetches from there until nothing more comes back: tansu answers "latest" with the base
+    /// offset of the last batch, not the end of the log.
+    private func endOffset(topic: String, partition: Int32, admin: KafkaAdmin) async throws -> Int64 {
+        var offset = max(0, try await admin.listOffsets(topic: topic, partition: partition, .latest))
+        let fetcher = KafkaFetcher(cluster: admin.cluster)
+        for _ in 0..<10_000 {
+            let r: [KafkaFetcher.FetchedPartition]
+            do {
+                r = try await fetcher.fetch([.init(topic: topic, partition: partition, offset: offset)],
+                                            maxBytes: 1 << 20, maxPartitionBytes: 1 << 20, maxWaitMs: 200, minBytes: 1)
+            } catch let e as KafkaWireError where e.code == .protocolViolation {
+                // tansu leaves a partition out of the response when nothing is at or after the offset.
+                return offset
+            }
+            guard let p = r.first(where: { $0.topic == topic && $0.partition == partition }) else {
+                throw S3ConnectorError("s3.Backup: fetch of \(topic)/\(partition) returned nothing")
+            }
+            if let e = p.error {
+                // tansu leaves a partition out of the response when nothing is at or after the offset.
+                if e.code == .protocolViolation { return offset }
+                throw S3ConnectorError("s3.Backup: end offset of \(topic)/\(partition): \(e)")
+            }
+            if p.records.isEmpty && p.nextOffset <= offset { return max(offset, p.highWatermark) }
+            offset = max(p.nextOffset, offset)
+            if offset >= p.highWatermark && p.records.isEmpty { return offset }
+        }
+        throw S3ConnectorError("s3.Backup: the end of \(topic)/\(partition) keeps moving")
     }
 
     private func load(_ key: S3ObjectKey, s3: S3Client) async throws -> [S3Row] {
