@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PipeAuth
 import PipeTestSupport
 import Testing
@@ -98,10 +99,13 @@ enum Moto {
 final class LockedBytes: @unchecked Sendable {
     private let lock = NSLock()
     private var storage: [UInt8] = []
-    func append<C: Collection>(_ c: C) where C.Element == UInt8 {
-        lock.lock()
-        storage.append(contentsOf: c)
-        lock.unlock()
+    /// Called on event-loop threads: a plain copy, no per-byte work.
+    func append(_ b: ByteBuffer) {
+        b.withUnsafeReadableBytes { raw in
+            lock.lock()
+            storage.append(contentsOf: raw)
+            lock.unlock()
+        }
     }
     var bytes: [UInt8] {
         lock.lock()
