@@ -35,6 +35,7 @@ let package = Package(
         fuzzTarget("FuzzSCRAM", ["PipeAuth"]),
         fuzzTarget("FuzzClickHouseBlock", ["ClickHouseNative"]),
         fuzzTarget("FuzzXML", ["S3Client"]),
+        fuzzTarget("FuzzS3Lines", ["Connectors"]),
     ],
     swiftLanguageModes: [.v6]
 )

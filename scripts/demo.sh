@@ -86,6 +86,76 @@ echo "--- connector log"; cat "$DEMO_DIR/pg-source.log"
 echo "--- saved position"; (cd "$DEMO_DIR" && "$BIN" state)
 "$PSQL" "$KP_PG15" -q -c "SELECT pg_drop_replication_slot('demo_slot')" -c "DROP PUBLICATION demo_pub" >/dev/null || true
 
+# ---- BEGIN s3 round trip (issue #12): Kafka -> s3.Sink -> S3 -> s3.Backup -> a fresh broker ----
+demo_s3_roundtrip() {
+  say "Kafka -> S3 -> Kafka: s3.Sink stores a topic in S3, s3.Backup restores it into a fresh broker"
+  local dir topic bucket tport tpid sink_pid
+  dir="$(mktemp -d)"; topic="demo-s3-$RANDOM"; bucket="demo-s3-$RANDOM"
+  "$KP_PYTHON" -c "import boto3; from botocore.config import Config; boto3.client('s3', endpoint_url='$KP_S3', \
+    aws_access_key_id='$KP_S3_KEY', aws_secret_access_key='$KP_S3_SECRET', region_name='us-east-1', \
+    config=Config(s3={'addressing_style': 'path'})).create_bucket(Bucket='$bucket')"
+  echo "--- producing 5 records to $topic with kcat (a null key, a null value, binary bytes, headers)"
+  printf 'user-1:{"id":1,"name":"Ada"}\nuser-2:{"id":2}\n:no key\nuser-4:\nuser-5:\377\376binary\n' \
+    | "$KP_KCAT" -b "$KP_KAFKA" -P -t "$topic" -K: -Z -H source=demo -H lsn=0/1A2B3C8
+  cat > "$dir/sink.yaml" <<YAML
+name: demo-s3-sink
+class: s3.Sink
+log: {level: debug, pretty: true}
+http: {listen: ""}
+kafka: {brokers: [$KP_KAFKA], group: demo-$topic, topics: [$topic], batch: {size: 1000, timeout: 1s}}
+s3: {endpoint: "$KP_S3", bucket: $bucket, id: $KP_S3_KEY, secret: "$KP_S3_SECRET"}
+group_time_interval: 1h
+YAML
+  echo "--- kafka-pipe $dir/sink.yaml (s3.Sink), stopped with SIGTERM once the records are stored"
+  (cd "$dir" && exec "$BIN" sink.yaml > sink.log 2>&1) &
+  sink_pid=$!
+  for _ in $(seq 1 120); do
+    [ "$(grep -c 's3.Sink: stored' "$dir/sink.log" 2>/dev/null)" -gt 0 ] && sleep 2 && break
+    sleep 0.5
+  done
+  kill -TERM "$sink_pid"; wait "$sink_pid" || true
+  grep -E 'stored|running|stopped' "$dir/sink.log" || true
+  echo "--- the objects, and one of them through gzip -dc"
+  "$KP_PYTHON" - "$KP_S3" "$KP_S3_KEY" "$KP_S3_SECRET" "$bucket" <<'PY'
+import boto3, gzip, sys
+from botocore.config import Config
+ep, key, secret, bucket = sys.argv[1:5]
+s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=key, aws_secret_access_key=secret,
+                  region_name="us-east-1", config=Config(s3={"addressing_style": "path"}))
+keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+for k in keys:
+    print(k, "count", s3.head_object(Bucket=bucket, Key=k)["Metadata"].get("count"))
+for k in keys:
+    print(gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read()).decode(), end="")
+PY
+  tport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "${KP_TANSU_BIN:-$KP_SERVICES_DIR/bin/tansu}" broker --listener-url "tcp://127.0.0.1:$tport" \
+    --advertised-listener-url "tcp://127.0.0.1:$tport" --storage-engine memory://tansu/ > "$dir/tansu.log" 2>&1 &
+  tpid=$!
+  for _ in $(seq 1 100); do python3 -c "import socket,sys; sys.exit(socket.socket().connect_ex(('127.0.0.1',$tport)))" && break; sleep 0.05; done
+  cat > "$dir/backup.yaml" <<YAML
+name: demo-s3-backup
+class: s3.Backup
+log: {level: info, pretty: true}
+http: {listen: ""}
+kafka: {brokers: [127.0.0.1:$tport]}
+s3: {endpoint: "$KP_S3", bucket: $bucket, id: $KP_S3_KEY, secret: "$KP_S3_SECRET"}
+topics: [$topic]
+date_since: "2000-01-01 00:00:00"
+date_to: "2099-12-31 23:59:59"
+YAML
+  echo "--- kafka-pipe $dir/backup.yaml (s3.Backup into a fresh tansu on port $tport)"
+  (cd "$dir" && "$BIN" backup.yaml) || echo "(s3.Backup failed)"
+  echo "--- the original topic and the restored one (partition|key|value|headers|timestamp)"
+  "$KP_KCAT" -b "$KP_KAFKA" -C -t "$topic" -e -q -f '%p|%k|%s|%h|%T\n' 2>/dev/null | sort > "$dir/orig.txt"
+  "$KP_KCAT" -b "127.0.0.1:$tport" -C -t "$topic" -e -q -f '%p|%k|%s|%h|%T\n' 2>/dev/null | sort > "$dir/restored.txt"
+  cat -v "$dir/restored.txt"
+  if cmp -s "$dir/orig.txt" "$dir/restored.txt"; then echo "identical: the round trip is lossless"; else echo "DIFFERENT"; diff "$dir/orig.txt" "$dir/restored.txt" || true; fi
+  kill "$tpid" 2>/dev/null || true
+}
+demo_s3_roundtrip
+# ---- END s3 round trip ----
+
 say "where things are"
 cat <<EOF
 Kafka (tansu)          $KP_KAFKA            TLS $KP_KAFKA_TLS, mTLS $KP_KAFKA_MTLS (CA $KP_KAFKA_TLS_CA)
