@@ -72,7 +72,7 @@ struct ProducerAccumulator {
 
     enum AppendResult {
         /// Appended; `wakeSender` when a batch opened (its linger starts) or filled up.
-        case appended(EventLoopFuture<Int64>, index: Int32, wakeSender: Bool)
+        case appended(BatchHandle, index: Int32, wakeSender: Bool)
         /// Over the buffer limit: wait for space and try again.
         case bufferFull
     }
@@ -110,7 +110,7 @@ struct ProducerAccumulator {
         }
         let batch = topics[topic]!.partitions[Int(partition)].open!
         if batch.recordCount >= limits.batchMaxRecords { wake = true }
-        return .appended(batch.promise.futureResult, index: batch.recordCount - 1, wakeSender: wake)
+        return .appended(batch.handle, index: batch.recordCount - 1, wakeSender: wake)
     }
 
     /// Closes batches that are full, past their linger, or all of them under `sealAll`, and

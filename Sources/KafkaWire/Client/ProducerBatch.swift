@@ -1,5 +1,6 @@
 import WireCore
 import NIOCore
+import Synchronization
 
 /// One record batch being filled for a partition: records are encoded straight into the
 /// buffer behind a 61-byte header placeholder, which `seal` fills in (and `stamp` completes with
@@ -19,6 +20,8 @@ struct ProducerBatch {
     var attempts = 0
     var sealed = false
     let promise: EventLoopPromise<Int64>
+    /// The batch's outcome for `DeliveryFuture`s: readable without an event-loop hop once known.
+    let handle: BatchHandle
 
     init(topic: String, partition: Int32, capacity: Int, promise: EventLoopPromise<Int64>, now: NIODeadline) {
         self.topic = topic
@@ -28,6 +31,7 @@ struct ProducerBatch {
         buffer = b
         createdAt = now
         self.promise = promise
+        handle = BatchHandle(promise.futureResult)
     }
 
     /// The encoded size of a record with these parts, including its length prefix.
@@ -147,4 +151,24 @@ struct ProducerBatch {
     }
 
     var byteCount: Int { buffer.readableBytes }
+}
+
+/// A batch's acknowledgement as its records' `DeliveryFuture`s see it: the future, and its result
+/// copied under a lock when it completes, so that awaiting a record of a batch that is already
+/// acknowledged returns at once instead of hopping to the event loop (one hop per record was
+/// ~80 µs, the bottleneck of callers that check every record).
+final class BatchHandle: Sendable {
+    let future: EventLoopFuture<Int64>
+    private let outcome = Mutex<Result<Int64, any Error>?>(nil)
+
+    init(_ future: EventLoopFuture<Int64>) {
+        self.future = future
+        future.whenComplete { [self] result in self.outcome.withLock { $0 = result } }
+    }
+
+    /// The batch's base offset (or its error), waiting only when it is not known yet.
+    func get() async throws -> Int64 {
+        if let known = outcome.withLock({ $0 }) { return try known.get() }
+        return try await future.get()
+    }
 }
