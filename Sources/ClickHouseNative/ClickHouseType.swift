@@ -190,3 +190,8 @@ struct TypeParser {
         }
     }
 }
+
+extension ClickHouseType {
+    /// The value ClickHouse stores for this type when none is given (0, empty, NULL for Nullable).
+    public var defaultValue: ClickHouseValue { ColumnCodec.defaultValue(self) }
+}

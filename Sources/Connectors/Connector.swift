@@ -48,6 +48,7 @@ public enum ConnectorFactory {
     static let makers: [ConnectorClass: Maker] = [
         .pgSource: { try PgSourceConnector(environment: $0) },
         .pgSnapshot: { try PgSnapshotConnector(environment: $0) },
+        .chSink: { try ChSinkConnector(environment: $0) },
         .s3Sink: { try S3SinkConnector(environment: $0) },
         .s3Backup: { try S3BackupConnector(environment: $0) },
     ]

@@ -4,7 +4,7 @@
 public struct ConnectorError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case configuration, postgres, kafka, position, stateStore, invalidData
+            case configuration, postgres, kafka, position, stateStore, invalidData, clickHouse
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -21,6 +21,8 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
         public static let stateStore = Code(.stateStore)
         /// The server sent something the connector cannot turn into records.
         public static let invalidData = Code(.invalidData)
+        /// ClickHouse refused or failed.
+        public static let clickHouse = Code(.clickHouse)
 
         public var description: String { base.rawValue }
     }
@@ -39,7 +41,7 @@ public struct ConnectorError: Error, Sendable, CustomStringConvertible {
     /// Whether retrying after a backoff may help (network and server failures), as opposed to
     /// errors only an operator can fix (configuration, positions).
     public var isRetriable: Bool {
-        code == .postgres || code == .kafka
+        code == .postgres || code == .kafka || code == .clickHouse
     }
 
     public var description: String {

@@ -100,7 +100,9 @@ public final class KafkaGroupConsumer: Sendable {
     // MARK: application API
 
     /// Commits, for each partition, the next offset to read (the last processed offset + 1).
-    public func commit(_ offsets: [TopicPartition: Int64]) async throws {
+    /// `metadata` is stored with a partition's offset (OffsetCommit's metadata string) and read
+    /// back by `committed(_:)`; partitions not named in it get an empty string.
+    public func commit(_ offsets: [TopicPartition: Int64], metadata: [TopicPartition: String] = [:]) async throws {
         guard !offsets.isEmpty else { return }
         let (coordinator, memberID, generation) = state.withLock { s in
             (s.coordinator, s.membership.memberID, s.membership.generation)
@@ -111,7 +113,8 @@ public final class KafkaGroupConsumer: Sendable {
         let groupID = configuration.groupID
         var byTopic: [String: [OffsetCommitRequest.OffsetCommitRequestPartition]] = [:]
         for (tp, offset) in offsets {
-            byTopic[tp.topic, default: []].append(.init(partitionIndex: tp.partition, committedOffset: offset))
+            byTopic[tp.topic, default: []].append(.init(partitionIndex: tp.partition, committedOffset: offset,
+                                                        committedMetadata: metadata[tp] ?? ""))
         }
         let response = try await coordination.send(to: coordinator) { (_: Int16) in
             var r = OffsetCommitRequest()
@@ -541,6 +544,17 @@ public final class KafkaGroupConsumer: Sendable {
 
     /// The committed offsets of `partitions`; a partition without one starts at the earliest offset.
     private func committedOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        var out = try await committed(partitions).mapValues(\.offset)
+        let admin = KafkaAdmin(cluster: cluster)
+        for p in partitions where out[p] == nil {
+            out[p] = try await admin.listOffsets(topic: p.topic, partition: p.partition, .earliest)
+        }
+        return out
+    }
+
+    /// What the group has committed for `partitions` (OffsetFetch): offset and metadata string.
+    /// A partition without a commit is absent.
+    public func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: (offset: Int64, metadata: String)] {
         guard !partitions.isEmpty else { return [:] }
         let c = try coordinatorNode()
         let groupID = configuration.groupID
@@ -555,27 +569,23 @@ public final class KafkaGroupConsumer: Sendable {
             }
             return r
         }
-        var out: [TopicPartition: Int64] = [:]
+        var out: [TopicPartition: (offset: Int64, metadata: String)] = [:]
         var topLevel = KafkaErrorCode(response.errorCode)
         if let g = response.groups.first {
             topLevel = KafkaErrorCode(g.errorCode)
             for t in g.topics {
                 for p in t.partitions where !KafkaErrorCode(p.errorCode).isError && p.committedOffset >= 0 {
-                    out[TopicPartition(topic: t.name, partition: p.partitionIndex)] = p.committedOffset
+                    out[TopicPartition(topic: t.name, partition: p.partitionIndex)] = (p.committedOffset, p.metadata ?? "")
                 }
             }
         } else {
             for t in response.topics {
                 for p in t.partitions where !KafkaErrorCode(p.errorCode).isError && p.committedOffset >= 0 {
-                    out[TopicPartition(topic: t.name, partition: p.partitionIndex)] = p.committedOffset
+                    out[TopicPartition(topic: t.name, partition: p.partitionIndex)] = (p.committedOffset, p.metadata ?? "")
                 }
             }
         }
         if topLevel.isError { throw KafkaWireError.broker(topLevel, "OffsetFetch \(groupID)") }
-        let admin = KafkaAdmin(cluster: cluster)
-        for p in partitions where out[p] == nil {
-            out[p] = try await admin.listOffsets(topic: p.topic, partition: p.partition, .earliest)
-        }
         return out
     }
 }

@@ -1,0 +1,405 @@
+// The conversions of SPEC §5: a field of a record (JSON here, Avro in ChAvroConversion.swift) into
+// the value of a ClickHouse column of a given type. Pure functions; a value that cannot be
+// converted is a `ChConversionError` saying what was expected, which the caller completes with
+// topic, partition, offset and column.
+internal import ClickHouseNative
+internal import PipeConfig
+internal import WireCore
+
+struct ChConversionError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Converts JSON field values to column values.
+struct ChJSONConverter {
+    var timeFormat: TimeFormat
+
+    func convert(_ v: JSONValue, to t: ClickHouseType) throws(ChConversionError) -> ClickHouseValue {
+        switch t {
+        case .nullable(let inner):
+            if case .null = v { return .null }
+            return try convert(v, to: inner)
+        case .lowCardinality(let inner):
+            if case .null = v { return inner.isNullable ? .null : inner.defaultValue }
+            return try convert(v, to: inner)
+        default:
+            break
+        }
+        if case .null = v { return t.defaultValue }
+        switch t {
+        case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64:
+            switch v {
+            case .number(let s): return try ChScalar.integer(s, t)
+            case .bool(let b): return try ChScalar.integer(b ? "1" : "0", t)
+            case .string(let s):
+                if s == "true" || s == "false" { return try ChScalar.integer(s == "true" ? "1" : "0", t) }
+                return try ChScalar.integer(s, t)
+            default: throw mismatch(v, t)
+            }
+        case .float32, .float64:
+            switch v {
+            case .number(let s), .string(let s):
+                guard let d = ChScalar.double(s) else { throw ChConversionError("\(ChScalar.quote(s)) is not a number for \(t)") }
+                return .float(d)
+            case .bool(let b): return .float(b ? 1 : 0)
+            default: throw mismatch(v, t)
+            }
+        case .decimal(let p, let s):
+            switch v {
+            case .number(let x), .string(let x): return try ChScalar.decimal(x, precision: p, scale: s)
+            default: throw mismatch(v, t)
+            }
+        case .string:
+            switch v {
+            case .string(let s): return .bytes(Array(s.utf8))
+            case .number(let s): return .bytes(Array(s.utf8))
+            case .bool(let b): return .bytes(Array((b ? "true" : "false").utf8))
+            case .array, .object: return .bytes(Array(v.jsonString().utf8))
+            case .null: return t.defaultValue
+            }
+        case .fixedString(let n):
+            let b: [UInt8]
+            switch v {
+            case .string(let s): b = Array(s.utf8)
+            case .number(let s): b = Array(s.utf8)
+            default: throw mismatch(v, t)
+            }
+            guard b.count <= n else { throw ChConversionError("\(b.count) bytes do not fit \(t)") }
+            return .bytes(b)
+        case .date:
+            switch v {
+            case .string(let s): return try ChScalar.date(s, timeFormat: timeFormat)
+            case .number(let s): return try ChScalar.dateFromNumber(s, timeFormat: timeFormat)
+            default: throw mismatch(v, t)
+            }
+        case .dateTime:
+            switch v {
+            case .string(let s): return try ChScalar.dateTime(s, timeFormat: timeFormat)
+            case .number(let s): return try ChScalar.dateTimeFromNumber(s, timeFormat: timeFormat)
+            default: throw mismatch(v, t)
+            }
+        case .uuid:
+            guard case .string(let s) = v else { throw mismatch(v, t) }
+            return try ChScalar.uuid(s)
+        case .enum8(let w), .enum16(let w):
+            switch v {
+            case .string(let s):
+                guard let m = w.items.first(where: { $0.0 == s }) else {
+                    throw ChConversionError("\(ChScalar.quote(s)) is not a member of \(t)")
+                }
+                return .enumValue(m.0, m.1)
+            case .number(let s):
+                guard let x = Int16(s), let m = w.items.first(where: { $0.1 == x }) else {
+                    throw ChConversionError("\(s) is not a value of \(t)")
+                }
+                return .enumValue(m.0, m.1)
+            default: throw mismatch(v, t)
+            }
+        case .array(let inner):
+            guard case .array(let items) = v else { throw mismatch(v, t) }
+            var out: [ClickHouseValue] = []
+            out.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                do { out.append(try convert(item, to: inner)) } catch { throw ChConversionError("element \(i): \(error)") }
+            }
+            return .array(out)
+        case .tuple(let ts):
+            let items: [JSONValue]
+            switch v {
+            case .array(let a): items = a
+            case .object(let o): items = o.map(\.1)
+            default: throw mismatch(v, t)
+            }
+            guard items.count == ts.count else {
+                throw ChConversionError("\(items.count) items for \(t), which has \(ts.count)")
+            }
+            var out: [ClickHouseValue] = []
+            for i in 0..<ts.count {
+                do { out.append(try convert(items[i], to: ts[i])) } catch { throw ChConversionError("element \(i + 1): \(error)") }
+            }
+            return .tuple(out)
+        case .nullable, .lowCardinality:
+            return t.defaultValue  // handled above
+        }
+    }
+
+    func mismatch(_ v: JSONValue, _ t: ClickHouseType) -> ChConversionError {
+        let kind: String
+        switch v {
+        case .null: kind = "null"
+        case .bool(let b): kind = "boolean \(b)"
+        case .number(let s): kind = "number \(s)"
+        case .string(let s): kind = "string \(ChScalar.quote(s))"
+        case .array: kind = "an array"
+        case .object: kind = "an object"
+        }
+        return ChConversionError("\(kind) cannot be stored in \(t)")
+    }
+}
+
+extension ClickHouseType {
+    var isNullable: Bool { if case .nullable = self { return true }; return false }
+}
+
+/// Scalar parsing shared by the JSON and Avro conversions.
+enum ChScalar {
+    /// A value for an error message: quoted, and cut at 64 characters.
+    static func quote(_ s: String) -> String {
+        let cut = s.count > 64 ? String(s.prefix(64)) + "…" : s
+        return "\"" + cut + "\""
+    }
+
+    /// An exact decimal number: `mantissa × 10^exponent` with trailing zeros of the mantissa
+    /// folded into the exponent. Nil for text that is not a number or has more than 38 digits.
+    static func parseDecimal(_ text: String) -> (mantissa: Int128, exponent: Int)? {
+        var u = Array(text.utf8)[...]
+        while let f = u.first, f == 0x20 { u.removeFirst() }
+        while let l = u.last, l == 0x20 { u.removeLast() }
+        var negative = false
+        if let f = u.first, f == 0x2D || f == 0x2B { negative = f == 0x2D; u.removeFirst() }
+        var digits: [UInt8] = []
+        var fractionDigits = 0
+        var inFraction = false
+        while let c = u.first {
+            if c >= 0x30 && c <= 0x39 {
+                digits.append(c - 0x30)
+                if inFraction { fractionDigits += 1 }
+            } else if c == 0x2E && !inFraction {
+                inFraction = true
+            } else {
+                break
+            }
+            u.removeFirst()
+        }
+        guard !digits.isEmpty else { return nil }
+        var exponent = -fractionDigits
+        if let c = u.first, c == 0x65 || c == 0x45 {
+            u.removeFirst()
+            var eneg = false
+            if let f = u.first, f == 0x2D || f == 0x2B { eneg = f == 0x2D; u.removeFirst() }
+            guard !u.isEmpty, u.count <= 6 else { return nil }
+            var e = 0
+            for c in u {
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                e = e * 10 + Int(c - 0x30)
+            }
+            exponent += eneg ? -e : e
+            u = []
+        }
+        guard u.isEmpty else { return nil }
+        var lo = 0, hi = digits.count
+        while lo < hi && digits[lo] == 0 { lo += 1 }
+        while hi > lo && digits[hi - 1] == 0 { hi -= 1; exponent += 1 }
+        if lo == hi { return (0, 0) }
+        guard hi - lo <= 38 else { return nil }
+        var mantissa: Int128 = 0
+        for k in lo..<hi { mantissa = mantissa * 10 + Int128(digits[k]) }
+        return (negative ? -mantissa : mantissa, exponent)
+    }
+
+    static func pow10(_ n: Int) -> Int128? {
+        guard n >= 0, n <= 38 else { return nil }
+        var x: Int128 = 1
+        for _ in 0..<n { x *= 10 }
+        return x
+    }
+
+    /// `mantissa × 10^exponent × 10^scale` as an integer, or nil when digits would be lost or it overflows.
+    static func scaled(_ d: (mantissa: Int128, exponent: Int), scale: Int) -> Int128? {
+        let e = d.exponent + scale
+        if d.mantissa == 0 { return 0 }
+        if e < 0 { return nil }
+        guard let p = pow10(e) else { return nil }
+        let (r, o) = d.mantissa.multipliedReportingOverflow(by: p)
+        return o ? nil : r
+    }
+
+    static func integer(_ text: String, _ t: ClickHouseType) throws(ChConversionError) -> ClickHouseValue {
+        guard let d = parseDecimal(text) else { throw ChConversionError("\(quote(text)) is not a number for \(t)") }
+        guard let x = scaled(d, scale: 0) else { throw ChConversionError("\(quote(text)) is not an integer for \(t)") }
+        let range: ClosedRange<Int128>
+        switch t {
+        case .int8: range = Int128(Int8.min)...Int128(Int8.max)
+        case .int16: range = Int128(Int16.min)...Int128(Int16.max)
+        case .int32: range = Int128(Int32.min)...Int128(Int32.max)
+        case .int64: range = Int128(Int64.min)...Int128(Int64.max)
+        case .uint8: range = 0...Int128(UInt8.max)
+        case .uint16: range = 0...Int128(UInt16.max)
+        case .uint32: range = 0...Int128(UInt32.max)
+        default: range = 0...Int128(UInt64.max)
+        }
+        guard range.contains(x) else { throw ChConversionError("\(text) is out of the range of \(t)") }
+        return x < 0 ? .int(Int64(x)) : .uint(UInt64(x))
+    }
+
+    static func decimal(_ text: String, precision: Int, scale: Int) throws(ChConversionError) -> ClickHouseValue {
+        let t = ClickHouseType.decimal(precision: precision, scale: scale)
+        guard let d = parseDecimal(text) else { throw ChConversionError("\(quote(text)) is not a number for \(t)") }
+        guard let x = scaled(d, scale: scale) else {
+            throw ChConversionError("\(quote(text)) has more than \(scale) fractional digits or is too large for \(t)")
+        }
+        guard let limit = pow10(precision), x > -limit, x < limit else {
+            throw ChConversionError("\(text) does not fit \(t)")
+        }
+        return .decimal(x, scale: scale)
+    }
+
+    static func double(_ text: String) -> Double? {
+        switch text {
+        case "NaN", "nan": return .nan
+        case "Infinity", "inf", "+Infinity", "+inf": return .infinity
+        case "-Infinity", "-inf": return -.infinity
+        default: return Double(text)
+        }
+    }
+
+    // MARK: times
+
+    /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    /// Parses `YYYY-MM-DD`, optionally followed by `T`/space, `HH:MM[:SS[.fraction]]` and `Z` or
+    /// `±HH[:MM]`. Returns Unix seconds (UTC; a time without an offset is read as UTC) and
+    /// whether a time part was present.
+    static func parseDateTime(_ text: String) -> (seconds: Int64, hasTime: Bool)? {
+        let u = Array(text.utf8)
+        var i = 0
+        func num(_ n: Int) -> Int? {
+            guard i + n <= u.count else { return nil }
+            var x = 0
+            for k in 0..<n {
+                let c = u[i + k]
+                guard c >= 0x30 && c <= 0x39 else { return nil }
+                x = x * 10 + Int(c - 0x30)
+            }
+            i += n
+            return x
+        }
+        func eat(_ c: UInt8) -> Bool {
+            if i < u.count && u[i] == c { i += 1; return true }
+            return false
+        }
+        guard let y = num(4), eat(0x2D), let mo = num(2), eat(0x2D), let d = num(2),
+              (1...12).contains(mo), (1...31).contains(d) else { return nil }
+        var secs = Int64(daysFromCivil(y, mo, d)) * 86400
+        if i == u.count { return (secs, false) }
+        guard eat(0x54) || eat(0x20) || eat(0x74) else { return nil }
+        guard let h = num(2), eat(0x3A), let mi = num(2), h < 24, mi < 60 else { return nil }
+        var s = 0
+        if eat(0x3A) {
+            guard let x = num(2), x <= 60 else { return nil }
+            s = x
+            if eat(0x2E) || eat(0x2C) {
+                var any = false
+                while i < u.count, u[i] >= 0x30 && u[i] <= 0x39 { i += 1; any = true }
+                guard any else { return nil }
+            }
+        }
+        secs += Int64(h * 3600 + mi * 60 + s)
+        if i == u.count { return (secs, true) }
+        if eat(0x5A) || eat(0x7A) { return i == u.count ? (secs, true) : nil }
+        guard i < u.count, u[i] == 0x2B || u[i] == 0x2D else { return nil }
+        let sign: Int64 = u[i] == 0x2D ? -1 : 1
+        i += 1
+        guard let oh = num(2) else { return nil }
+        var om = 0
+        if eat(0x3A) { guard let x = num(2) else { return nil }; om = x } else if i < u.count { guard let x = num(2) else { return nil }; om = x }
+        guard i == u.count, oh < 24, om < 60 else { return nil }
+        secs -= sign * Int64(oh * 3600 + om * 60)
+        return (secs, true)
+    }
+
+    /// Unix seconds of a number under `time_format`, with the SPEC's tolerance: a value that is
+    /// clearly in another unit is read in that unit (seconds: below 10^11, i.e. before year 5138;
+    /// milliseconds: 10^11 up to 10^14; microseconds: up to 10^17; nanoseconds beyond). Under
+    /// `timestamp-milli`, values below 10^9 stay milliseconds (1970-01-12); those from 10^9 to
+    /// 10^11 would be 1970–1973 in milliseconds and are read as seconds (2001–5138).
+    static func secondsFromNumber(_ text: String, timeFormat: TimeFormat) -> Double? {
+        guard let d = Double(text), d.isFinite else { return nil }
+        let a = abs(d)
+        if a >= 1e17 { return d / 1e9 }
+        if a >= 1e14 { return d / 1e6 }
+        if a >= 1e11 { return d / 1e3 }
+        switch timeFormat {
+        case .timestampMilli: return a < 1e9 ? d / 1e3 : d
+        case .timestamp, .rfc3339: return d
+        }
+    }
+
+    static func dateTimeValue(seconds: Int64, _ text: String) throws(ChConversionError) -> ClickHouseValue {
+        guard seconds >= 0, seconds <= Int64(UInt32.max) else {
+            throw ChConversionError("\(quote(text)) is outside the range of DateTime (1970 to 2106)")
+        }
+        return .dateTime(UInt32(seconds))
+    }
+
+    static func dateValue(days: Int64, _ text: String) throws(ChConversionError) -> ClickHouseValue {
+        guard days >= 0, days <= Int64(UInt16.max) else {
+            throw ChConversionError("\(quote(text)) is outside the range of Date (1970 to 2149)")
+        }
+        return .date(UInt16(days))
+    }
+
+    static func dateTime(_ text: String, timeFormat: TimeFormat) throws(ChConversionError) -> ClickHouseValue {
+        if let p = parseDateTime(text) { return try dateTimeValue(seconds: p.seconds, text) }
+        // A number written as a string.
+        if let s = secondsFromNumber(text, timeFormat: timeFormat) {
+            return try dateTimeValue(seconds: Int64(s.rounded(.down)), text)
+        }
+        throw ChConversionError("\(quote(text)) is not a time (\(timeFormat.rawValue), RFC 3339 or a Unix timestamp)")
+    }
+
+    static func dateTimeFromNumber(_ text: String, timeFormat: TimeFormat) throws(ChConversionError) -> ClickHouseValue {
+        guard let s = secondsFromNumber(text, timeFormat: timeFormat) else {
+            throw ChConversionError("\(text) is not a Unix timestamp")
+        }
+        return try dateTimeValue(seconds: Int64(s.rounded(.down)), text)
+    }
+
+    static func date(_ text: String, timeFormat: TimeFormat) throws(ChConversionError) -> ClickHouseValue {
+        if let p = parseDateTime(text) { return try dateValue(days: floorDiv(p.seconds, 86400), text) }
+        if Int64(text) != nil || Double(text) != nil { return try dateFromNumber(text, timeFormat: timeFormat) }
+        throw ChConversionError("\(quote(text)) is not a date (YYYY-MM-DD, RFC 3339 or a number)")
+    }
+
+    /// A number for a Date column: below 65536 a day number (as ClickHouse reads it), otherwise a
+    /// Unix timestamp under `time_format`.
+    static func dateFromNumber(_ text: String, timeFormat: TimeFormat) throws(ChConversionError) -> ClickHouseValue {
+        if let x = Int64(text), x >= 0, x < 65536 { return .date(UInt16(x)) }
+        guard let s = secondsFromNumber(text, timeFormat: timeFormat) else { throw ChConversionError("\(text) is not a date") }
+        return try dateValue(days: floorDiv(Int64(s.rounded(.down)), 86400), text)
+    }
+
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+
+    static func uuid(_ text: String) throws(ChConversionError) -> ClickHouseValue {
+        var out: [UInt8] = []
+        out.reserveCapacity(16)
+        var high: UInt8? = nil
+        for c in text.utf8 {
+            if c == 0x2D { continue }
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x61...0x66: v = c - 0x61 + 10
+            case 0x41...0x46: v = c - 0x41 + 10
+            default: throw ChConversionError("\(quote(text)) is not a UUID")
+            }
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+            if out.count > 16 { break }
+        }
+        guard out.count == 16, high == nil else { throw ChConversionError("\(quote(text)) is not a UUID") }
+        return .uuid(out)
+    }
+}
