@@ -73,6 +73,8 @@ final class ChSinkWriter: @unchecked Sendable {
     /// before the range is saved as done (tests of the crash window).
     let crashAfterInsert: Int?
     private var inserts = 0
+    /// Set when a batch failed (the connector is stopping with that error).
+    private var failed = false
 
     // Guarded by `lock`.
     private var parts: [TopicPartition: Part] = [:]
@@ -109,6 +111,16 @@ final class ChSinkWriter: @unchecked Sendable {
     // MARK: entry points (each takes `lock`)
 
     func add(_ batch: ConsumerBatch) async throws {
+        do {
+            try await addLocked(batch)
+        } catch {
+            // A failure stops the connector: the revoke that follows must not insert anything more.
+            failed = true
+            throw error
+        }
+    }
+
+    private func addLocked(_ batch: ConsumerBatch) async throws {
         try await lock.withLock {
             let tp = batch.topicPartition
             var p = try await part(tp)
@@ -139,6 +151,16 @@ final class ChSinkWriter: @unchecked Sendable {
     }
 
     func flushIfDue() async throws {
+        guard !failed else { return }
+        do {
+            try await flushDueLocked()
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
+    private func flushDueLocked() async throws {
         try await lock.withLock {
             let now = ContinuousClock.now
             for tp in parts.keys.sorted() {
@@ -161,7 +183,7 @@ final class ChSinkWriter: @unchecked Sendable {
         await lock.withLock {
             for tp in partitions.sorted() {
                 guard var p = parts[tp] else { continue }
-                if p.rebuild == nil, !p.records.isEmpty {
+                if p.rebuild == nil, !p.records.isEmpty, !failed {
                     do {
                         try await insertRange(tp, &p, records: p.records, first: p.records.first!.offset, last: p.records.last!.offset)
                     } catch {
