@@ -86,6 +86,69 @@ echo "--- connector log"; cat "$DEMO_DIR/pg-source.log"
 echo "--- saved position"; (cd "$DEMO_DIR" && "$BIN" state)
 "$PSQL" "$KP_PG15" -q -c "SELECT pg_drop_replication_slot('demo_slot')" -c "DROP PUBLICATION demo_pub" >/dev/null || true
 
+# ---- BEGIN PostgreSQL -> Kafka -> ClickHouse (issue #10): pg.Source and ch.Sink together ----
+demo_pg_to_clickhouse() {
+  say "PostgreSQL -> Kafka -> ClickHouse: pg.Source and ch.Sink running together"
+  local dir prefix topic src_pid sink_pid n
+  dir="$(mktemp -d /tmp/kafka-pipe-demo-ch.XXXXXX)"; prefix="democh$(date +%s)"; topic="$prefix.public.demo_orders"
+  "$PSQL" "$KP_PG15" -q -v ON_ERROR_STOP=1 <<'SQL'
+SELECT pg_drop_replication_slot('demo_ch_slot') FROM pg_replication_slots WHERE slot_name = 'demo_ch_slot' AND NOT active;
+DROP PUBLICATION IF EXISTS demo_ch_pub;
+DROP TABLE IF EXISTS demo_orders;
+CREATE TABLE demo_orders (id int PRIMARY KEY, customer text NOT NULL, amount numeric(10,2), items text[], placed timestamptz, paid boolean);
+SQL
+  clickhouse-client --host "${KP_CH%:*}" --port "${KP_CH##*:}" --user "$KP_CH_USER" --password "$KP_CH_PASSWORD" --multiquery -q "
+    DROP TABLE IF EXISTS default.demo_orders;
+    CREATE TABLE default.demo_orders (id Int32, customer String, amount Decimal(10, 2), items Array(String),
+      placed Nullable(DateTime), paid UInt8, loaded DateTime DEFAULT now())
+    ENGINE = ReplacingMergeTree ORDER BY id"
+  cat > "$dir/source.yaml" <<YAML
+name: demo-ch-source
+class: pg.Source
+log: {level: info, pretty: true}
+http: {listen: ""}
+pg: {url: $KP_PG15, publication: demo_ch_pub, slot: demo_ch_slot, tables: [public.demo_orders], heartbeat: 2s}
+kafka: {brokers: [$KP_KAFKA], topic: {prefix: $prefix}, batch: {timeout: 50ms}}
+YAML
+  cat > "$dir/sink.yaml" <<YAML
+name: demo-ch-sink
+class: ch.Sink
+log: {level: info, pretty: true}
+http: {listen: ""}
+kafka: {brokers: [$KP_KAFKA], group: demo-ch-$prefix, topics: [$topic], batch: {size: 10000, timeout: 500ms}}
+click_house: {addrs: [$KP_CH], database: default, user: $KP_CH_USER, password: "$KP_CH_PASSWORD"}
+routes: {'^$prefix\.public\.demo_orders\$': demo_orders}
+YAML
+  echo "--- $dir/sink.yaml"; cat "$dir/sink.yaml"
+  mkdir -p "$dir/src" "$dir/sink"
+  (cd "$dir/src" && exec "$BIN" ../source.yaml > ../source.log 2>&1) &
+  src_pid=$!
+  for _ in $(seq 1 100); do grep -q streaming "$dir/source.log" 2>/dev/null && break; sleep 0.1; done
+  echo "--- changes in PostgreSQL"
+  "$PSQL" "$KP_PG15" -v ON_ERROR_STOP=1 -e <<'SQL'
+INSERT INTO demo_orders VALUES (1, 'ada', 10.50, '{book,pen}', '2024-06-01 10:00:00+00', true),
+  (2, 'bob', 99.99, '{}', NULL, false), (3, 'eve', 0.01, '{coffee}', '2024-06-02 08:30:00.5+02', true);
+UPDATE demo_orders SET amount = amount + 5, paid = true WHERE id = 2;
+SQL
+  (cd "$dir/sink" && exec "$BIN" ../sink.yaml > ../sink.log 2>&1) &
+  sink_pid=$!
+  n=0
+  for _ in $(seq 1 120); do
+    n=$(clickhouse-client --host "${KP_CH%:*}" --port "${KP_CH##*:}" --user "$KP_CH_USER" --password "$KP_CH_PASSWORD" -q "SELECT count() FROM default.demo_orders" 2>/dev/null || echo 0)
+    [ "$n" -ge 4 ] && break
+    sleep 0.5
+  done
+  kill -TERM "$sink_pid" "$src_pid"; wait "$sink_pid" || true; wait "$src_pid" || true
+  echo "--- rows in ClickHouse (SELECT ... FINAL: the update replaced the insert of id 2)"
+  clickhouse-client --host "${KP_CH%:*}" --port "${KP_CH##*:}" --user "$KP_CH_USER" --password "$KP_CH_PASSWORD" \
+    -q "SELECT id, customer, amount, items, placed, paid FROM default.demo_orders FINAL ORDER BY id FORMAT PrettyCompact"
+  echo "--- ch.Sink log"; grep -vE 'DEBUG' "$dir/sink.log" || true
+  echo "--- ch.Sink's saved ranges"; (cd "$dir/sink" && "$BIN" state)
+  "$PSQL" "$KP_PG15" -q -c "SELECT pg_drop_replication_slot('demo_ch_slot')" -c "DROP PUBLICATION demo_ch_pub" >/dev/null || true
+}
+demo_pg_to_clickhouse
+# ---- END PostgreSQL -> Kafka -> ClickHouse ----
+
 # ---- BEGIN s3 round trip (issue #12): Kafka -> s3.Sink -> S3 -> s3.Backup -> a fresh broker ----
 demo_s3_roundtrip() {
   say "Kafka -> S3 -> Kafka: s3.Sink stores a topic in S3, s3.Backup restores it into a fresh broker"

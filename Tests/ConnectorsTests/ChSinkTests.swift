@@ -324,6 +324,64 @@ enum CHT {
         #expect(try await CHT.sql(svc, "SELECT count(), uniqExact(id) FROM default.\(t) FORMAT TSV") == "\(n)\t\(n)\n")
     }
 
+    // MARK: pg.Source → ch.Sink
+
+    /// Rows of a PostgreSQL table of many types, streamed by pg.Source (its SPEC §3 value
+    /// encoding) and inserted by ch.Sink, read back from ClickHouse.
+    @Test func pgSourceRecordsOfManyTypesLandInClickHouse() async throws {
+        guard let svc = CHT.services(), let url = S3T.env("KP_PG15") else { return }
+        let t = CHT.name("chpg")
+        let slot = t + "_slot", publication = t + "_pub", prefix = t.replacingOccurrences(of: "_", with: "-")
+        await PgSourceTestKit.dropSlot(url, slot: slot, publication: publication)
+        try await PgSourceTestKit.sql(url, """
+            DROP TABLE IF EXISTS public.\(t);
+            DROP TYPE IF EXISTS \(t)_mood;
+            CREATE TYPE \(t)_mood AS ENUM ('sad', 'ok', 'happy');
+            CREATE TABLE public.\(t) (id int8 PRIMARY KEY, c_int2 int2, c_int4 int4, c_numeric numeric(12, 3), c_float4 float4,
+              c_float8 float8, c_text text, c_varchar varchar(10), c_bool bool, c_date date, c_ts timestamp, c_tstz timestamptz,
+              c_uuid uuid, c_int_arr int4[], c_text_arr text[], c_jsonb jsonb, c_bytea bytea, c_mood \(t)_mood);
+            """)
+        try await CHT.sql(svc, """
+            CREATE TABLE default.\(t) (id Int64, c_int2 Int16, c_int4 Nullable(Int32), c_numeric Decimal(12, 3), c_float4 Float32,
+              c_float8 Float64, c_text String, c_varchar String, c_bool UInt8, c_date Date, c_ts DateTime, c_tstz DateTime,
+              c_uuid UUID, c_int_arr Array(Int32), c_text_arr Array(String), c_jsonb String, c_bytea String,
+              c_mood Enum8('sad' = 1, 'ok' = 2, 'happy' = 3))
+            ENGINE = MergeTree ORDER BY id
+            """)
+        let topic = "\(prefix).public.\(t)"
+        let srcDir = try PgSourceTestKit.workdir(PgSourceTestKit.config(
+            name: "chpg-src", url: url, slot: slot, publication: publication, tables: ["public.\(t)"],
+            topicPrefix: prefix, kafka: svc.kafka))
+        let source = try BackgroundProcess(S3T.binary, [srcDir.appendingPathComponent("pipe.yaml").path], cwd: srcDir)
+        defer { source.killNow() }
+        let sinkDir = try S3T.tempDir()
+        let sink = try BackgroundProcess.pipe(CHT.yaml(name: "chpg-sink", svc: svc, topics: [topic], group: "g-" + prefix,
+                                                       table: t, timeout: "200ms"), in: sinkDir)
+        defer { sink.killNow() }
+        // The source creates its slot and the topic; wait for it to stream before changing rows.
+        for _ in 0..<100 where !source.output.contains("streaming") { try await Task.sleep(for: .milliseconds(100)) }
+        try await PgSourceTestKit.sql(url, """
+            INSERT INTO public.\(t) VALUES
+              (1, -7, 2147483647, 12345.678, 1.5, 0.1, 'a "q" \\ b', 'vc', true, '2024-06-01', '2024-06-01 10:00:00.123',
+               '2024-06-01 12:00:00.5+02', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{1,2,3}', '{"x y","z"}', '{"n": 1.10, "b": [true, null]}',
+               '\\x00ff10', 'happy'),
+              (2, 0, NULL, -0.001, 'NaN', '-Infinity', '', '', false, '1970-01-02', '1970-01-01 00:00:01', '2100-01-01 00:00:00+00',
+               '00000000-0000-0000-0000-000000000001', '{}', '{}', '[]', '', 'sad');
+            """)
+        let n = try await CHT.waitForRows(svc, "default.\(t)", 2, seconds: 60, while: sink)
+        #expect(n == 2, "source: \(source.output.suffix(1500))\nsink: \(sink.output.suffix(1500))")
+        #expect(await sink.stop(SIGTERM) == 0)
+        _ = await source.stop(SIGTERM)
+        await PgSourceTestKit.dropSlot(url, slot: slot, publication: publication)
+        let got = try await CHT.sql(svc, "SELECT * FROM default.\(t) ORDER BY id FORMAT TSV").split(separator: "\n").map(String.init)
+        #expect(got.count == 2)
+        let want = [
+            "1\t-7\t2147483647\t12345.678\t1.5\t0.1\ta \"q\" \\\\ b\tvc\t1\t2024-06-01\t2024-06-01 10:00:00\t2024-06-01 10:00:00\ta0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\t[1,2,3]\t['x y','z']\t{\"b\":[true,null],\"n\":1.10}\tAP8Q\thappy",
+            "2\t0\t\\N\t-0.001\tnan\t-inf\t\t\t0\t1970-01-02\t1970-01-01 00:00:01\t2100-01-01 00:00:00\t00000000-0000-0000-0000-000000000001\t[]\t[]\t[]\t\tsad",
+        ]
+        for (i, w) in want.enumerated() where i < got.count { #expect(got[i] == w, "row \(i + 1)") }
+    }
+
     // MARK: compression
 
     @Test func recordsCompressedWithEachCodecAreConsumed() async throws {
