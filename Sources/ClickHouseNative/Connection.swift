@@ -207,9 +207,12 @@ public actor ClickHouseConnection {
                 let step = max(1, blockRows)
                 while start < rows {
                     let end = min(rows, start + step)
-                    let block = ClickHouseBlock(columns: columns.map {
-                        ClickHouseColumn(name: $0.name, type: $0.type, values: Array($0.values[start..<end]))
-                    }, rowCount: end - start)
+                    // One block of everything uses the columns as they are (no copy of every value).
+                    let block = start == 0 && end == rows
+                        ? ClickHouseBlock(columns: columns, rowCount: rows)
+                        : ClickHouseBlock(columns: columns.map {
+                            ClickHouseColumn(name: $0.name, type: $0.type, values: Array($0.values[start..<end]))
+                        }, rowCount: end - start)
                     try await send(try ClientPacket.data(block, compression: config.compression))
                     start = end
                 }

@@ -382,6 +382,92 @@ enum CHT {
         for (i, w) in want.enumerated() where i < got.count { #expect(got[i] == w, "row \(i + 1)") }
     }
 
+    // MARK: Avro
+
+    /// Raw Avro values (schema from file:// for one topic, http:// for another) of every type land
+    /// in the matching columns; a value that is not Avro of the schema is skipped under on_error skip.
+    @Test func rawAvroValuesLandWithTheRightValues() async throws {
+        guard let svc = CHT.services() else { return }
+        let t = CHT.name("chavro"), topic = t.replacingOccurrences(of: "_", with: "-"), topic2 = topic + "-http"
+        try await CHT.sql(svc, """
+            CREATE TABLE default.\(t) (a Int64, b String, c Nullable(Int32), d Array(Int32), e String, f Enum8('x' = 1, 'y' = 2, 'z' = 3),
+              g FixedString(2), h Date, i DateTime, j Decimal(10, 2), k UUID, l UInt8, m Float32, n Float64, o Nullable(String))
+            ENGINE = MergeTree ORDER BY a
+            """)
+        let dir = try S3T.tempDir()
+        let schema = #"""
+            {"type": "record", "name": "Row", "fields": [
+              {"name": "a", "type": "long"}, {"name": "B", "type": "string"}, {"name": "c", "type": ["null", "int"]},
+              {"name": "d", "type": {"type": "array", "items": "int"}}, {"name": "e", "type": {"type": "map", "values": "string"}},
+              {"name": "f", "type": {"type": "enum", "name": "Color", "symbols": ["x", "y", "z"]}},
+              {"name": "g", "type": {"type": "fixed", "name": "Two", "size": 2}},
+              {"name": "h", "type": {"type": "int", "logicalType": "date"}},
+              {"name": "i", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+              {"name": "j", "type": {"type": "bytes", "logicalType": "decimal", "precision": 10, "scale": 2}},
+              {"name": "k", "type": {"type": "string", "logicalType": "uuid"}},
+              {"name": "l", "type": "boolean"}, {"name": "m", "type": "float"}, {"name": "n", "type": "double"},
+              {"name": "o", "type": ["null", "string"]}]}
+            """#
+        try schema.write(to: dir.appendingPathComponent("row.avsc"), atomically: true, encoding: .utf8)
+        // Our own small encoder in Python (independent of the Swift reader), producing with confluent_kafka.
+        let py = #"""
+            import struct, sys
+            from confluent_kafka import Producer
+            def zz(n): return ((n << 1) ^ (n >> 63)) & ((1 << 64) - 1)
+            def varint(u):
+                out = b""
+                while True:
+                    b = u & 0x7f; u >>= 7
+                    if u: out += bytes([b | 0x80])
+                    else: return out + bytes([b])
+            def long(n): return varint(zz(n))
+            def s(x): b = x.encode(); return long(len(b)) + b
+            def row(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o):
+                out = long(a) + s(b) + (long(0) if c is None else long(1) + long(c))
+                out += (long(len(d)) + b"".join(long(x) for x in d) if d else b"") + long(0)
+                out += (long(len(e)) + b"".join(s(k2) + s(v) for k2, v in e.items()) if e else b"") + long(0)
+                dec = j.to_bytes(max(1, (j.bit_length() + 8) // 8), "big", signed=True)
+                out += long(f) + g + long(h) + long(i) + long(len(dec)) + dec + s(k) + bytes([1 if l else 0])
+                out += struct.pack("<f", m) + struct.pack("<d", n) + (long(0) if o is None else long(1) + s(o))
+                return out
+            p = Producer({"bootstrap.servers": sys.argv[1]})
+            for topic in sys.argv[2:]:
+                p.produce(topic, row(1, "héllo", None, [1, -2], {"k": "v"}, 1, b"ab", 19875, 1717236000123, -12345,
+                                     "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", True, 1.5, -0.25, "x"), partition=0)
+                p.produce(topic, bytes([2, 255]) + b" not avro", partition=0)
+                p.produce(topic, row(-9223372036854775808, "", 7, [], {}, 2, bytes([0, 1]), 0, 0, 5, "00000000-0000-0000-0000-000000000000",
+                                     False, -0.0, 1e300, None), partition=0)
+            p.flush()
+            """#
+        let produced = try await Run.program(TestEnv.value("KP_PYTHON") ?? "python3", ["-c", py, svc.kafka, topic, topic2], timeout: 60)
+        #expect(produced.status == 0, "producer: \(produced.stderr)")
+        // The second topic's schema comes over HTTP.
+        let port = try await S3T.freePort()
+        let http = try BackgroundProcess(TestEnv.value("KP_PYTHON") ?? "python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1"], cwd: dir)
+        defer { http.killNow() }
+        for _ in 0..<100 where !(await S3T.portOpen(port)) { try await Task.sleep(for: .milliseconds(50)) }
+        let extra = """
+            serde:
+              format: avro
+              schemas:
+                \(topic): file://\(dir.appendingPathComponent("row.avsc").path)
+                \(topic2): http://127.0.0.1:\(port)/row.avsc
+            on_error: skip
+            """
+        let sink = try BackgroundProcess.pipe(CHT.yaml(name: "avro", svc: svc, topics: [topic, topic2], group: "g-" + topic, table: t,
+                                                       extra: extra), in: dir)
+        defer { sink.killNow() }
+        let n = try await CHT.waitForRows(svc, "default.\(t)", 4, while: sink)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await sink.stop(SIGTERM) == 0, "sink: \(sink.output.suffix(2000))")
+        #expect(n == 4, "sink: \(sink.output.suffix(2000))")
+        #expect(sink.output.contains("\(topic)/0 offset 1"), "the broken value is named: \(sink.output.suffix(2000))")
+        let got = try await CHT.sql(svc, "SELECT a, b, c, d, e, f, hex(g), toUInt16(h), toUInt32(i), j, k, l, m, n, o FROM default.\(t) ORDER BY a FORMAT TSV")
+        let rowMin = "-9223372036854775808\t\t7\t[]\t{}\tz\t0001\t0\t0\t0.05\t00000000-0000-0000-0000-000000000000\t0\t-0\t1e300\t\\N"
+        let rowOne = "1\théllo\t\\N\t[1,-2]\t{\"k\":\"v\"}\ty\t6162\t19875\t1717236000\t-123.45\ta0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\t1\t1.5\t-0.25\tx"
+        #expect(got == [rowMin, rowMin, rowOne, rowOne].joined(separator: "\n") + "\n")
+    }
+
     // MARK: compression
 
     @Test func recordsCompressedWithEachCodecAreConsumed() async throws {

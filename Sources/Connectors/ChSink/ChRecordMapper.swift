@@ -68,9 +68,10 @@ struct ChRecordMapper: Sendable {
             }
             return ChConvertedBatch(blocks: acc.blocks(), rejected: [])
         }
+        var fast = ChFastJSONRow(schema: schema, converter: json)
         for r in records {
             guard let value = r.value else { continue }  // a tombstone carries no row
-            switch convert(value, topic: topic, schema: schema) {
+            switch convert(value, topic: topic, schema: schema, fast: &fast) {
             case .success(let row):
                 acc.add(row)
             case .failure(let e):
@@ -91,7 +92,15 @@ struct ChRecordMapper: Sendable {
         return ChConvertedBatch(blocks: acc.blocks(), rejected: rejected)
     }
 
-    private func convert(_ value: ByteBuffer, topic: String, schema: ChTableSchema) -> Result<[ClickHouseValue?], ChRecordError> {
+    private func convert(_ value: ByteBuffer, topic: String, schema: ChTableSchema,
+                         fast: inout ChFastJSONRow) -> Result<[ClickHouseValue?], ChRecordError> {
+        if format == .json {
+            switch value.withUnsafeReadableBytes({ fast.read($0) }) {
+            case .row(let row): return .success(row)
+            case .failure(let column, let message): return .failure(ChRecordError(column: column, message: message))
+            case .unsure: break
+            }
+        }
         do throws(ChRecordError) {
             switch format {
             case .json: return .success(try jsonRow(value, schema: schema))

@@ -68,7 +68,7 @@ public final class ChSinkConnector: Connector {
         }
         let avro: [String: ChAvroSchema]
         do {
-            avro = try await ChAvroSchema.loadAll(settings.serde, topics: settings.kafka.topics)
+            avro = try await ChAvroSchema.loadAll(settings.serde, topics: settings.kafka.topics, logger: logger)
         } catch {
             await pool.close()
             throw error
