@@ -36,6 +36,7 @@ let package = Package(
         fuzzTarget("FuzzClickHouseBlock", ["ClickHouseNative"]),
         fuzzTarget("FuzzXML", ["S3Client"]),
         fuzzTarget("FuzzS3Lines", ["Connectors"]),
+        fuzzTarget("FuzzAvro", ["Avro"]),
     ],
     swiftLanguageModes: [.v6]
 )
