@@ -45,14 +45,11 @@ struct ChAvroSchema: Sendable {
     }
 
     func convert(_ v: AvroValue, to t: ClickHouseType) throws(ChConversionError) -> ClickHouseValue {
-        switch t {
-        case .nullable(let inner):
-            if case .null = v { return .null }
-            return try convert(v, to: inner)
-        case .lowCardinality(let inner):
-            if case .null = v { return inner.isNullable ? .null : inner.defaultValue }
-            return try convert(v, to: inner)
-        default: break
+        if let w = t.unwrap(isNull: v == .null) {
+            switch w {
+            case .value(let x): return x
+            case .convert(let inner): return try convert(v, to: inner)
+            }
         }
         switch (v, t) {
         case (.timestampMillis(let x), .dateTime), (.localTimestampMillis(let x), .dateTime):

@@ -205,7 +205,21 @@ final class ChSinkWriter: @unchecked Sendable {
         let local = state.getString(ChRangeState.key(tp)).flatMap { ChRangeState(parsing: $0) }
         var committed: (offset: Int64, metadata: String)?
         if let consumer {
-            committed = try? await consumer.committed([tp])[tp]
+            // The group's metadata may hold a range another member left pending: read it, or fail
+            // rather than risk sending that range again as a different block.
+            var attempt = 0
+            while true {
+                do {
+                    committed = try await consumer.committed([tp])[tp]
+                    break
+                } catch {
+                    attempt += 1
+                    if attempt >= 5 {
+                        throw ConnectorError(.kafka, "ch.Sink: reading the committed offset of \(tp.topic)/\(tp.partition)", cause: error)
+                    }
+                    try await Task.sleep(for: .milliseconds(200 << attempt))
+                }
+            }
         }
         var group: ChRangeState?
         if let c = committed, c.metadata.hasPrefix(ChRangeState.metadataPrefix),

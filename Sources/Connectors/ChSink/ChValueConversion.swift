@@ -16,15 +16,11 @@ struct ChJSONConverter {
     var timeFormat: TimeFormat
 
     func convert(_ v: JSONValue, to t: ClickHouseType) throws(ChConversionError) -> ClickHouseValue {
-        switch t {
-        case .nullable(let inner):
-            if case .null = v { return .null }
-            return try convert(v, to: inner)
-        case .lowCardinality(let inner):
-            if case .null = v { return inner.isNullable ? .null : inner.defaultValue }
-            return try convert(v, to: inner)
-        default:
-            break
+        if let w = t.unwrap(isNull: v == .null) {
+            switch w {
+            case .value(let x): return x
+            case .convert(let inner): return try convert(v, to: inner)
+            }
         }
         if case .null = v { return t.defaultValue }
         switch t {
@@ -140,6 +136,23 @@ struct ChJSONConverter {
 
 extension ClickHouseType {
     var isNullable: Bool { if case .nullable = self { return true }; return false }
+
+    enum Unwrapped {
+        /// What a null becomes.
+        case value(ClickHouseValue)
+        /// Convert a non-null value to this type.
+        case convert(ClickHouseType)
+    }
+
+    /// For Nullable and LowCardinality (nil for other types): the value of a null, or the type
+    /// a non-null value converts to.
+    func unwrap(isNull: Bool) -> Unwrapped? {
+        switch self {
+        case .nullable(let inner): isNull ? .value(.null) : .convert(inner)
+        case .lowCardinality(let inner): isNull ? .value(inner.isNullable ? .null : inner.defaultValue) : .convert(inner)
+        default: nil
+        }
+    }
 }
 
 /// Scalar parsing shared by the JSON and Avro conversions.
