@@ -120,7 +120,7 @@ let package = Package(
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "S3ClientTests", dependencies: ["PipeTestSupport", "S3Client", "PipeAuth", "HTTPWire", "PipeTLS"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "AvroTests", dependencies: ["PipeTestSupport", "Avro"], swiftSettings: swiftSettings),
-        .testTarget(name: "ConnectorsTests", dependencies: ["PipeTestSupport", "Connectors", "ClickHouseNative", "PipeConfig", "WireCore", "Avro"] + nio, swiftSettings: swiftSettings),
+        .testTarget(name: "ConnectorsTests", dependencies: ["PipeTestSupport", "Connectors", "ClickHouseNative", "PipeConfig", "WireCore", "Avro", "PipeRuntime", "Storage", log, metrics] + nio, swiftSettings: swiftSettings),
         // Runs the built kafka-pipe binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["PipeTestSupport", "PipeConfig", "Storage"], swiftSettings: swiftSettings),
     ],

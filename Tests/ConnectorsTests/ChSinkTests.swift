@@ -1,5 +1,12 @@
+import ClickHouseNative
+import Connectors
 import Foundation
+import Logging
+import Metrics
+import PipeConfig
+import PipeRuntime
 import PipeTestSupport
+import Storage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -466,6 +473,42 @@ enum CHT {
         let rowMin = "-9223372036854775808\t\t7\t[]\t{}\tz\t0001\t0\t0\t0.05\t00000000-0000-0000-0000-000000000000\t0\t-0\t1e300\t\\N"
         let rowOne = "1\théllo\t\\N\t[1,-2]\t{\"k\":\"v\"}\ty\t6162\t19875\t1717236000\t-123.45\ta0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\t1\t1.5\t-0.25\tx"
         #expect(got == [rowMin, rowMin, rowOne, rowOne].joined(separator: "\n") + "\n")
+    }
+
+    // MARK: library use
+
+    /// A library user's `beforeInsert` hook replaces the mapping: here it makes a row of every
+    /// record's key, value length and an upper-cased value, with `workers_per_topic: 2`.
+    @Test func beforeInsertHookTurnsRecordsIntoRows() async throws {
+        guard let svc = CHT.services() else { return }
+        let t = CHT.name("chhook"), topic = t.replacingOccurrences(of: "_", with: "-")
+        try await CHT.createTopic(svc, topic, partitions: 2)
+        try await CHT.sql(svc, "CREATE TABLE default.\(t) (k String, len UInt32, upper String, part UInt8) ENGINE = MergeTree ORDER BY k")
+        try await CHT.produce(svc, topic: topic, lines: (1...50).map { "key\($0):not json \($0)" }.joined(separator: "\n") + "\n", options: "-K:")
+        let dir = try S3T.tempDir()
+        let yaml = CHT.yaml(name: "hook", svc: svc, topics: [topic], group: "g-" + topic, table: t)
+            .replacingOccurrences(of: "  rebalance_timeout: 3s", with: "  rebalance_timeout: 3s\n  workers_per_topic: 2")
+        let config = try ConfigLoader.parse(text: yaml, file: "hook.yaml", environment: [:])
+        let store = try StateStore.open(directory: dir.appendingPathComponent("data").path)
+        let env = ConnectorEnvironment(configuration: config, store: store, logger: Logger(label: "hook"),
+                                       metrics: NOOPMetricsHandler.instance, readiness: Readiness())
+        let sink = try ChSinkConnector(environment: env) { table, columns, records in
+            #expect(table == "default.\(t)")
+            #expect(columns.map(\.name) == ["k", "len", "upper", "part"])
+            return records.map { r in
+                let value = r.value.map { String(buffer: $0) } ?? ""
+                return ChSinkRow(["K": .string(r.key.map { String(buffer: $0) } ?? ""), "len": .uint(UInt64(value.utf8.count)),
+                                  "upper": .string(value.uppercased())])
+            }
+        }
+        let task = Task { try await sink.run() }
+        let n = try await CHT.waitForRows(svc, "default.\(t)", 50, seconds: 60)
+        task.cancel()
+        _ = try? await task.value
+        try store.close()
+        #expect(n == 50)
+        #expect(try await CHT.sql(svc, "SELECT k, len, upper, part FROM default.\(t) WHERE k = 'key7' FORMAT TSV") == "key7\t10\tNOT JSON 7\t0\n")
+        #expect(try await CHT.sql(svc, "SELECT uniqExact(k), sum(len) FROM default.\(t) FORMAT TSV") == "50\t\((1...50).reduce(0) { $0 + "not json \($1)".count })\n")
     }
 
     // MARK: compression
