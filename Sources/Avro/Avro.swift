@@ -2,7 +2,7 @@
 // schema-registry framing, decoded against a schema given as JSON. Every length and count is
 // bounded by the bytes that remain and by `AvroDecoder.Limits`, so hostile input gives an
 // `AvroError`, never a crash or a huge allocation.
-public import WireCore
+internal import WireCore
 
 /// The module's one error: what was wrong and where (field path, byte offset).
 public struct AvroError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -11,20 +11,11 @@ public struct AvroError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String { "Avro: \(message)" }
 }
 
-/// A schema, with named types resolved (a reference to a named type holds a `Ref`).
+/// A schema. References to named types are resolved while parsing, except those of a record to itself or an enclosing record (`reference`).
 public indirect enum AvroSchema: Sendable, Equatable {
     public struct Field: Sendable, Equatable {
         public var name: String
         public var type: AvroSchema
-    }
-
-    /// A named type referred to by name (lets records refer to themselves).
-    public final class Ref: Sendable, Equatable {
-        public let name: String
-        nonisolated(unsafe) var target: AvroSchema?
-        init(_ name: String) { self.name = name }
-        public var schema: AvroSchema? { target }
-        public static func == (a: Ref, b: Ref) -> Bool { a === b || a.name == b.name }
     }
 
     case null, boolean, int, long, float, double, bytes, string
@@ -39,16 +30,17 @@ public indirect enum AvroSchema: Sendable, Equatable {
     case decimal(precision: Int, scale: Int, fixedSize: Int?)
     /// On `string` or `fixed(16)` (`binary`).
     case uuid(binary: Bool)
-    case reference(Ref)
+    /// A record referring to itself or to an enclosing record (by full name); other references
+    /// to named types are replaced by the type itself while parsing. Keeping these as names (not
+    /// pointers) keeps recursive schemas free of reference cycles.
+    case reference(String)
 
     /// Parses a schema written as JSON (a primitive name like `"long"` is JSON too: `"\"long\""`).
     public static func parse(json: String) throws(AvroError) -> AvroSchema {
         let value: JSONValue
         do { value = try JSONValue.parse(json) } catch { throw AvroError("the schema is not JSON: \(error)") }
         var parser = SchemaParser()
-        let s = try parser.parse(value, namespace: nil, depth: 0)
-        try parser.resolve()
-        return s
+        return try parser.parse(value, namespace: nil, depth: 0)
     }
 }
 
@@ -100,8 +92,10 @@ public struct AvroMapEntry: Sendable, Equatable {
 // MARK: - schema parsing
 
 struct SchemaParser {
+    /// Named types defined so far.
     var named: [String: AvroSchema] = [:]
-    var refs: [AvroSchema.Ref] = []
+    /// Records whose fields are being parsed (a reference to one stays a name).
+    var inProgress: Set<String> = []
 
     static let primitives: [String: AvroSchema] = [
         "null": .null, "boolean": .boolean, "int": .int, "long": .long, "float": .float,
@@ -120,9 +114,11 @@ struct SchemaParser {
         case .string(let name):
             if let p = Self.primitives[name] { return p }
             let full = fullName(name, namespace)
-            let ref = AvroSchema.Ref(named[full] != nil ? full : (named[name] != nil ? name : full))
-            refs.append(ref)
-            return .reference(ref)
+            for candidate in [full, name] {
+                if inProgress.contains(candidate) { return .reference(candidate) }
+                if let s = named[candidate] { return s }
+            }
+            throw AvroError("unknown type \(name)")
         case .array(let branches):
             var out: [AvroSchema] = []
             for b in branches { out.append(try parse(b, namespace: namespace, depth: depth + 1)) }
@@ -150,9 +146,8 @@ struct SchemaParser {
                 guard let name = str("name") else { throw AvroError("a record without a name") }
                 let full = fullName(name, str("namespace") ?? namespace)
                 let ns = full.contains(".") ? String(full[..<full.lastIndex(of: ".")!]) : nil
-                // Registered before its fields, so fields may refer to it.
-                let selfRef = AvroSchema.Ref(full)
-                named[full] = .reference(selfRef)
+                // In progress while its fields are read, so fields may refer to it.
+                inProgress.insert(full)
                 guard case .array(let fs)? = members.first(where: { $0.0 == "fields" })?.1 else {
                     throw AvroError("record \(full) has no fields array")
                 }
@@ -165,7 +160,7 @@ struct SchemaParser {
                     fields.append(.init(name: fname, type: try parse(ft, namespace: ns, depth: depth + 1)))
                 }
                 let record = AvroSchema.record(name: full, fields: fields)
-                selfRef.target = record
+                inProgress.remove(full)
                 named[full] = record
                 return record
             case "enum":
@@ -229,14 +224,6 @@ struct SchemaParser {
             throw AvroError("a schema must be a string, an array or an object")
         }
     }
-
-    mutating func resolve() throws(AvroError) {
-        for r in refs where r.target == nil {
-            guard let s = named[r.name] else { throw AvroError("unknown type \(r.name)") }
-            if case .reference(let inner) = s { r.target = inner.target } else { r.target = s }
-            guard r.target != nil else { throw AvroError("unknown type \(r.name)") }
-        }
-    }
 }
 
 // MARK: - decoding
@@ -262,7 +249,7 @@ public enum AvroDecoder {
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer, schema: AvroSchema, limits: Limits = Limits()) throws(AvroError) -> AvroValue {
-        var r = AvroReader(p: bytes, limits: limits)
+        var r = AvroReader(p: bytes, limits: limits, root: schema)
         let v = try r.value(schema, depth: 0, path: "")
         guard r.i == bytes.count else { throw AvroError("\(bytes.count - r.i) bytes after the datum (at byte \(r.i))") }
         return v
@@ -272,11 +259,27 @@ public enum AvroDecoder {
 struct AvroReader {
     let p: UnsafeRawBufferPointer
     let limits: AvroDecoder.Limits
+    let root: AvroSchema
     var i = 0
+    /// The records of `root` by name, collected on the first `.reference`.
+    var records: [String: AvroSchema]?
 
-    init(p: UnsafeRawBufferPointer, limits: AvroDecoder.Limits) {
+    init(p: UnsafeRawBufferPointer, limits: AvroDecoder.Limits, root: AvroSchema) {
         self.p = p
         self.limits = limits
+        self.root = root
+    }
+
+    static func collect(_ s: AvroSchema, into out: inout [String: AvroSchema]) {
+        switch s {
+        case .record(let name, let fields):
+            if out[name] != nil { return }
+            out[name] = s
+            for f in fields { collect(f.type, into: &out) }
+        case .array(let i), .map(let i): collect(i, into: &out)
+        case .union(let bs): for b in bs { collect(b, into: &out) }
+        default: break
+        }
     }
 
     func fail(_ what: String, _ path: String) -> AvroError {
@@ -434,8 +437,13 @@ struct AvroReader {
                 return .uuid(String(decoding: out, as: UTF8.self))
             }
             return .uuid(try string(path))
-        case .reference(let ref):
-            guard let target = ref.target else { throw fail("unresolved type \(ref.name)", path) }
+        case .reference(let name):
+            if records == nil {
+                var found: [String: AvroSchema] = [:]
+                Self.collect(root, into: &found)
+                records = found
+            }
+            guard let target = records?[name] else { throw fail("unresolved type \(name)", path) }
             return try value(target, depth: depth + 1, path: path)
         }
     }
