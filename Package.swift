@@ -81,7 +81,7 @@ let package = Package(
                 exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "S3Client", dependencies: ["WireCore", "PipeAuth", "HTTPWire", "PipeTLS", log] + nio, exclude: ["DESIGN.md"],
                 swiftSettings: swiftSettings),
-        .target(name: "Avro", dependencies: ["WireCore"], swiftSettings: swiftSettings),
+        .target(name: "Avro", dependencies: ["WireCore"], exclude: ["DESIGN.md"], swiftSettings: swiftSettings),
         .target(name: "Connectors",
                 dependencies: ["PipeConfig", "PipeRuntime", "Storage", "KafkaWire", "PgWire",
                                "ClickHouseNative", "S3Client", "Avro", "HTTPWire", "PipeTLS", log, metrics,

@@ -21,10 +21,7 @@ struct ChAvroSchema: Sendable {
     func row(_ value: ByteBuffer, schema table: ChTableSchema) throws(ChRecordError) -> [ClickHouseValue?] {
         let decoded: AvroValue
         do {
-            let result = value.withUnsafeReadableBytes { (p: UnsafeRawBufferPointer) -> Result<AvroValue, AvroError> in
-                do throws(AvroError) { return .success(try AvroDecoder.decode(p, schema: schema)) } catch { return .failure(error) }
-            }
-            decoded = try result.get()
+            decoded = try AvroDecoder.decode(value.readableBytesView, schema: schema)
         } catch {
             throw ChRecordError(column: nil, message: "the value is not Avro of the topic's schema (\(error.message))")
         }
@@ -131,7 +128,7 @@ struct ChAvroSchema: Sendable {
         case .string(let s), .enumSymbol(let s), .uuid(let s): return .string(s)
         case .record(let fields): return .object(fields.map { ($0.name, json($0.value)) })
         case .array(let items): return .array(items.map(json))
-        case .map(let entries): return .object(entries.map { ($0.key, json($0.value)) })
+        case .map(let entries): return .object(entries.map { ($0.0, json($0.1)) })
         case .date(let d): return .number(String(d))
         case .timeMillis(let x): return .number(String(x))
         case .timeMicros(let x), .timestampMillis(let x), .timestampMicros(let x),

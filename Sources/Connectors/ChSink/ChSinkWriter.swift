@@ -12,7 +12,7 @@ internal import ClickHouseNative
 internal import Logging
 internal import CoreMetrics
 internal import Metrics
-public import KafkaWire
+internal import KafkaWire
 internal import PipeConfig
 internal import PipeRuntime
 internal import Storage
