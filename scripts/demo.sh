@@ -119,7 +119,7 @@ kafka: {brokers: [$KP_KAFKA], group: demo-ch-$prefix, topics: [$topic], batch: {
 click_house: {addrs: [$KP_CH], database: default, user: $KP_CH_USER, password: "$KP_CH_PASSWORD"}
 routes: {'^$prefix\.public\.demo_orders\$': demo_orders}
 YAML
-  echo "--- $dir/sink.yaml"; cat "$dir/sink.yaml"
+  echo "--- $dir/sink.yaml"; sed "s/password: .*/password: \"***\"}/" "$dir/sink.yaml"
   mkdir -p "$dir/src" "$dir/sink"
   (cd "$dir/src" && exec "$BIN" ../source.yaml > ../source.log 2>&1) &
   src_pid=$!
