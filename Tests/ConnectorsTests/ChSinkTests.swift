@@ -250,10 +250,10 @@ enum CHT {
     }
 
     /// SIGKILL at random moments, restart each time: a ReplicatedMergeTree table ends with every
-    /// record exactly once. `KP_CH_CRASH_RECORDS` (default 200,000) and `KP_CH_CRASH_KILLS` (10).
+    /// record exactly once. `KP_CH_CRASH_RECORDS` (default 1,000,000) and `KP_CH_CRASH_KILLS` (10).
     @Test func killedAtRandomMomentsEveryRecordLandsExactlyOnce() async throws {
         guard let svc = CHT.services() else { return }
-        let n = Int(TestEnv.value("KP_CH_CRASH_RECORDS") ?? "") ?? 200_000
+        let n = Int(TestEnv.value("KP_CH_CRASH_RECORDS") ?? "") ?? 1_000_000
         let kills = Int(TestEnv.value("KP_CH_CRASH_KILLS") ?? "") ?? 10
         let t = CHT.name("chcrash"), topic = t.replacingOccurrences(of: "_", with: "-")
         try await CHT.createTopic(svc, topic, partitions: 3)
