@@ -64,14 +64,14 @@ enum CHT {
     }
 
     static func yaml(name: String, svc: Services, topics: [String], group: String, table: String? = nil,
-                     batchSize: Int = 1000, timeout: String = "300ms", extra: String = "") -> String {
+                     batchSize: Int = 1000, timeout: String = "300ms", extra: String = "", http: String = "") -> String {
         var routes = ""
         if let table { routes = "routes:\n" + topics.map { "  \"^\($0)$\": \(table)" }.joined(separator: "\n") }
         return """
         name: \(name)
         class: ch.Sink
         log: {level: info}
-        http: {listen: ""}
+        http: {listen: "\(http)"}
         kafka:
           brokers: [\(svc.kafka)]
           group: \(group)
@@ -129,12 +129,21 @@ enum CHT {
             #"{"ID":2,"I8":"12","dec":7,"dt":1717236000000,"d":19875,"e":1,"n":"text","FLAG":false,"f64":2.5e3,"extra":"ignored","mat":99}"#,
             #"{"id":3,"dt":1717236000,"d":"2024-06-03","dec":"1e-4","u":"123E4567E89B12D3A456426614174000","s":42,"tup":{"a":1,"b":"o"}}"#,
         ]
-        try await CHT.produce(svc, topic: topic, lines: lines.joined(separator: "\n") + "\n")
+        try await CHT.produce(svc, topic: topic, lines: lines.joined(separator: "\n") + "\n", options: "-p 0")
         let dir = try S3T.tempDir()
-        let sink = try BackgroundProcess.pipe(CHT.yaml(name: "types", svc: svc, topics: [topic], group: "g-" + topic, table: t), in: dir)
+        let port = try await S3T.freePort()
+        let sink = try BackgroundProcess.pipe(CHT.yaml(name: "types", svc: svc, topics: [topic], group: "g-" + topic, table: t,
+                                                       http: "127.0.0.1:\(port)"), in: dir)
         defer { sink.killNow() }
         let n = try await CHT.waitForRows(svc, "default.\(t)", 3, while: sink)
         #expect(n == 3, "rows: \(n); sink: \(sink.output.suffix(3000))")
+        // /metrics: rows out, records in, the partition's lag (0 once caught up), state-store writes.
+        let metrics = try await Run.shell("curl -s http://127.0.0.1:\(port)/metrics").stdout
+        #expect(metrics.contains("kafka_pipe_records_out_total 3"), "metrics: \(metrics)")
+        #expect(metrics.contains("kafka_pipe_records_in_total 3"))
+        #expect(metrics.contains("kafka_pipe_lag{partition=\"0\",topic=\"\(topic)\"} 0") || metrics.contains("kafka_pipe_lag{topic=\"\(topic)\",partition=\"0\"} 0"),
+                "metrics: \(metrics)")
+        #expect(metrics.contains("kafka_pipe_state_store_writes_total 2"), "pending and done of the one range: \(metrics)")
         #expect(await sink.stop(SIGTERM) == 0)
         let got = try await CHT.sql(svc, "SELECT *, mat FROM default.\(t) ORDER BY id FORMAT TSV")
         let want = [
@@ -295,7 +304,7 @@ enum CHT {
     /// one travels in the group's commit metadata).
     @Test func twoSinksShareThePartitionsAndFailOver() async throws {
         guard let svc = CHT.services() else { return }
-        let n = 60_000
+        let n = 200_000
         let t = CHT.name("chtwo"), topic = t.replacingOccurrences(of: "_", with: "-")
         try await CHT.createTopic(svc, topic, partitions: 4)
         try await CHT.sql(svc, """
@@ -315,7 +324,16 @@ enum CHT {
                 seq 1 \(n) | awk '{printf "{\\"id\\":%d,\\"p\\":\\"x\\"}\\n", $1}' | '\(svc.kcat)' -b \(svc.kafka) -P -t \(topic)
                 """, timeout: 600)
         }
-        _ = try await CHT.waitForRows(svc, "default.\(t)", n / 4, seconds: 120, while: a)
+        // Kill A once both members have inserted something (the state store is readable while they run).
+        let deadline = Date().addingTimeInterval(120)
+        var bothWorking = false
+        while Date() < deadline && !bothWorking {
+            let sa = try await Run.program(S3T.binary, ["state"], cwd: dirA).stdout
+            let sb = try await Run.program(S3T.binary, ["state"], cwd: dirB).stdout
+            bothWorking = sa.contains("ch/\(topic)/") && sb.contains("ch/\(topic)/")
+            if !bothWorking { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(bothWorking, "A: \(a.output.suffix(1500))\nB: \(b.output.suffix(1500))")
         _ = await a.stop(SIGKILL)
         let stateA = try await Run.program(S3T.binary, ["state"], cwd: dirA).stdout
         let r = try await producer.value

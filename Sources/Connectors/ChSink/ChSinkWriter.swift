@@ -78,6 +78,8 @@ final class ChSinkWriter: @unchecked Sendable {
 
     // Guarded by `lock`.
     private var parts: [TopicPartition: Part] = [:]
+    /// `kafka_pipe_lag{topic, partition}`: records between the last fetched one and the high watermark.
+    private var lagGauges: [TopicPartition: Gauge] = [:]
     private var schemas: [String: ChTableSchema] = [:]
 
     let recordsIn: Counter
@@ -128,6 +130,9 @@ final class ChSinkWriter: @unchecked Sendable {
             for r in batch.records { bytes += (r.value?.readableBytes ?? 0) + (r.key?.readableBytes ?? 0) }
             recordsIn.increment(by: batch.records.count)
             bytesIn.increment(by: bytes)
+            let gauge = lagGauges[tp] ?? Gauge(label: PipeMetric.lag, dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
+            lagGauges[tp] = gauge
+            gauge.record(max(0, batch.highWatermark - batch.nextOffset))
             for r in batch.records where r.offset > p.skipThrough {
                 if let rb = p.rebuild {
                     if r.offset < rb.first { continue }
