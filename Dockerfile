@@ -15,6 +15,8 @@ RUN apt-get update \
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
+# Package.swift declares the test targets too: their folders must be there to resolve the package.
+COPY Tests ./Tests
 COPY Tools ./Tools
 COPY scripts/build-static.sh ./scripts/build-static.sh
 RUN scripts/build-static.sh /out/kafka-pipe \

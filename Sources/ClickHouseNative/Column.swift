@@ -1,5 +1,5 @@
 /// One value of a column, typed loosely enough to cover every supported type.
-public indirect enum ClickHouseValue: Sendable, Hashable {
+public enum ClickHouseValue: Sendable, Hashable {
     case null
     case int(Int64)
     case uint(UInt64)

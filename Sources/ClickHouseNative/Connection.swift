@@ -222,6 +222,29 @@ public actor ClickHouseConnection {
         }
     }
 
+    /// Inserts one block of encoded columns (see `ClickHouseColumnBuilder`) into `table`.
+    public func insert(into table: String, block: ClickHouseEncodedBlock, settings: [(String, String)] = [],
+                       queryID: String = "") async throws {
+        guard !block.columns.isEmpty else { throw ClickHouseError(.invalidArgument, "insert needs at least one column") }
+        let names = block.columns.map { "`" + $0.name.replacingBackticks() + "`" }.joined(separator: ", ")
+        try await sendQuery("INSERT INTO \(table) (\(names)) VALUES", settings: settings, queryID: queryID)
+        var machine = QueryStateMachine(.insert)
+        while true {
+            switch machine.packetReceived(try await nextPacket(compressed: compressed)) {
+            case .read: continue
+            case .finished: return
+            case .fail(let e): throw ClickHouseError(server: e)
+            case .violation(let why): throw ClickHouseError(.protocolViolation, "insert: \(why)")
+            case .sendData:
+                if block.rowCount > 0 {
+                    try await send(ClientPacket.data(encoded: block, compression: config.compression))
+                }
+                try await send(try ClientPacket.data(ClickHouseBlock(columns: [], rowCount: 0), compression: config.compression))
+                machine.dataSent()
+            }
+        }
+    }
+
     /// Asks the server to stop the running query (call from another task while `query` waits);
     /// the query then ends with the rows read so far or with an exception.
     public func cancel() async throws {

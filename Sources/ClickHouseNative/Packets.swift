@@ -186,11 +186,23 @@ enum ClientPacket {
     }
 
     static func data(_ block: ClickHouseBlock, compression: ClickHouseCompression) throws -> [UInt8] {
+        var body = CHWriter()
+        try BlockCodec.write(block, &body)
+        return data(body: body.bytes, compression: compression)
+    }
+
+    static func data(encoded block: ClickHouseEncodedBlock, compression: ClickHouseCompression) -> [UInt8] {
+        var body = CHWriter()
+        block.write(&body)
+        return data(body: body.bytes, compression: compression)
+    }
+
+    /// A Data packet (no table name) around a block body, compressed in frames of at most 1 MiB.
+    static func data(body: [UInt8], compression: ClickHouseCompression) -> [UInt8] {
         var w = CHWriter()
         w.uvarint(2)
         w.string("")
-        var body = CHWriter()
-        try BlockCodec.write(block, &body)
+        let body = CHWriter(bytes: body)
         if case .none = compression {
             w.bytes.append(contentsOf: body.bytes)
         } else {

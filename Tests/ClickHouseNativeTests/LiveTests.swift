@@ -179,6 +179,12 @@ func insertEveryTypeThenReadBack(_ c: ClickHouseCompression) async throws {
     let expected = cols.isEmpty ? "" : (0..<3).map { i in cols.map { tsv($0.values[i], $0.type) }.joined(separator: "\t") + "\n" }.joined()
     let fromClient = try await clickhouseClient("SELECT * FROM default.\(table) FORMAT TSV")
     #expect(fromClient == expected)
+    // The same rows again through column builders (the encoded-block insert ch.Sink uses).
+    var builders = cols.map { ClickHouseColumnBuilder(name: $0.name, type: $0.type) }
+    for k in builders.indices { for v in cols[k].values { try builders[k].append(v) } }
+    try await conn.insert(into: "default.\(table)", block: try ClickHouseEncodedBlock(columns: builders.map { try $0.finish() }))
+    let twice = try await conn.query("SELECT * FROM default.\(table)")
+    #expect(twice.columns.map(\.values) == cols.map { $0.values + $0.values })
     _ = try await conn.query("DROP TABLE default.\(table)")
     await conn.close()
 }

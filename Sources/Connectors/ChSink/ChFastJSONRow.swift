@@ -15,6 +15,8 @@ struct ChFastJSONRow {
     let nameBytes: [[UInt8]]
     /// The column of the k-th key of the previous record (records of a topic tend to share a layout).
     var hints: [Int] = []
+    /// String ranges of `.texts` cells (arrays of plain strings), reset per record.
+    private(set) var ranges: [(Int, Int)] = []
 
     init(schema: ChTableSchema, converter: ChJSONConverter) {
         self.schema = schema
@@ -23,26 +25,33 @@ struct ChFastJSONRow {
     }
 
     enum Outcome {
-        case row([ClickHouseValue?])
+        /// The row is in the cells.
+        case row
         /// A value that does not fit its column (the message of the general converter).
         case failure(column: String, message: String)
         /// Take the slow path.
         case unsure
     }
 
-    mutating func read(_ p: UnsafeRawBufferPointer) -> Outcome {
+    /// Reads the record `p` into `cells` (one per column, reset here; `.text` ranges point into `p`).
+    mutating func read(_ p: UnsafeRawBufferPointer, into cells: inout [ChCell]) -> Outcome {
         let n = p.count
         var i = 0
         @inline(__always) func ws() { while i < n, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 } }
         ws()
         guard i < n, p[i] == 0x7B else { return .unsure }
         i += 1
-        var row = [ClickHouseValue?](repeating: nil, count: schema.columns.count)
+        ranges.removeAll(keepingCapacity: true)
+        if cells.count != schema.columns.count {
+            cells = [ChCell](repeating: .absent, count: schema.columns.count)
+        } else {
+            for x in cells.indices { cells[x] = .absent }
+        }
         var k = 0
         ws()
         if i < n, p[i] == 0x7D {
             i += 1; ws()
-            return i == n ? .row(row) : .unsure
+            return i == n ? .row : .unsure
         }
         while true {
             ws()
@@ -82,17 +91,19 @@ struct ChFastJSONRow {
                 if let col = column {
                     let t = schema.columns[col].type
                     if plain, t.isPlainString {
-                        row[col] = .bytes(Array(UnsafeRawBufferPointer(rebasing: p[(vs + 1)..<j])))
+                        cells[col] = .text(vs + 1, j)
+                    } else if plain, let v = Self.fastScalar(p, vs + 1, j, t) {
+                        cells[col] = .value(v)
                     } else if plain {
                         let s = String(decoding: UnsafeRawBufferPointer(rebasing: p[(vs + 1)..<j]), as: UTF8.self)
                         switch convert(.string(s), col) {
-                        case .success(let v): row[col] = v
+                        case .success(let v): cells[col] = .value(v)
                         case .failure(let f): return .failure(column: f.column, message: f.message)
                         }
                     } else {
                         guard let v = try? JSONValue.parse(Array(UnsafeRawBufferPointer(rebasing: p[vs..<i]))) else { return .unsure }
                         switch convert(v, col) {
-                        case .success(let v): row[col] = v
+                        case .success(let v): cells[col] = .value(v)
                         case .failure(let f): return .failure(column: f.column, message: f.message)
                         }
                     }
@@ -110,14 +121,18 @@ struct ChFastJSONRow {
                 if let col = column {
                     let t = schema.columns[col].type
                     if integral, let v = Self.fastInteger(p, vs, j, t) {
-                        row[col] = v
+                        cells[col] = .value(v)
                     } else {
                         let s = String(decoding: UnsafeRawBufferPointer(rebasing: p[vs..<j]), as: UTF8.self)
                         // The slow path validates the number's grammar; here anything odd goes there.
                         guard Self.isJSONNumber(p, vs, j) else { return .unsure }
+                        if let v = Self.fastScalar(p, vs, j, t) {
+                            cells[col] = .value(v)
+                        } else {
                         switch convert(.number(s), col) {
-                        case .success(let v): row[col] = v
+                        case .success(let v): cells[col] = .value(v)
                         case .failure(let f): return .failure(column: f.column, message: f.message)
+                        }
                         }
                     }
                 }
@@ -129,17 +144,20 @@ struct ChFastJSONRow {
                 else { return .unsure }
                 if let col = column {
                     switch convert(v, col) {
-                    case .success(let x): row[col] = x
+                    case .success(let x): cells[col] = .value(x)
                     case .failure(let f): return .failure(column: f.column, message: f.message)
                     }
                 }
             } else if c == 0x5B || c == 0x7B {
                 guard let end = Self.skipNested(p, i) else { return .unsure }
                 i = end
-                if let col = column {
+                if let col = column, c == 0x5B, case .array(let inner) = schema.columns[col].type, inner == .string,
+                   let count = plainStrings(p, vs, end) {
+                    cells[col] = .texts(start: ranges.count - count, count: count)
+                } else if let col = column {
                     guard let v = try? JSONValue.parse(Array(UnsafeRawBufferPointer(rebasing: p[vs..<end]))) else { return .unsure }
                     switch convert(v, col) {
-                    case .success(let x): row[col] = x
+                    case .success(let x): cells[col] = .value(x)
                     case .failure(let f): return .failure(column: f.column, message: f.message)
                     }
                 }
@@ -152,9 +170,70 @@ struct ChFastJSONRow {
             if p[i] == 0x7D {
                 i += 1
                 ws()
-                return i == n ? .row(row) : .unsure
+                return i == n ? .row : .unsure
             }
             return .unsure
+        }
+    }
+
+    /// `[ "a", "b" ]` of plain (ASCII, unescaped) strings between `s` and `e`: their ranges are
+    /// appended to `ranges` and the count returned; nil for anything else.
+    private mutating func plainStrings(_ p: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> Int? {
+        let mark = ranges.count
+        var i = s + 1
+        @inline(__always) func ws() { while i < e, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 } }
+        ws()
+        if i < e, p[i] == 0x5D { return i + 1 == e ? 0 : nil }
+        while i < e {
+            guard p[i] == 0x22 else { ranges.removeSubrange(mark...); return nil }
+            let start = i + 1
+            var j = start
+            while j < e, p[j] != 0x22 {
+                if p[j] == 0x5C || p[j] < 0x20 || p[j] >= 0x80 { ranges.removeSubrange(mark...); return nil }
+                j += 1
+            }
+            guard j < e else { ranges.removeSubrange(mark...); return nil }
+            ranges.append((start, j))
+            i = j + 1
+            ws()
+            guard i < e else { break }
+            if p[i] == 0x2C { i += 1; ws(); continue }
+            if p[i] == 0x5D, i + 1 == e { return ranges.count - mark }
+            break
+        }
+        ranges.removeSubrange(mark...)
+        return nil
+    }
+
+    /// A scalar token's value for the common column types (decimals, floats, dates and times),
+    /// read from the bytes `s..<e` without building a String or a JSON value; nil leaves it to
+    /// the general converter, which gives the same value or words the error.
+    static func fastScalar(_ p: UnsafeRawBufferPointer, _ s: Int, _ e: Int, _ type: ClickHouseType) -> ClickHouseValue? {
+        var t = type
+        while true {
+            if case .nullable(let i) = t { t = i; continue }
+            if case .lowCardinality(let i) = t { t = i; continue }
+            break
+        }
+        let b = UnsafeRawBufferPointer(rebasing: p[s..<e])
+        switch t {
+        case .decimal(let precision, let scale):
+            guard let d = ChScalar.parseDecimal(b), let x = ChScalar.scaled(d, scale: scale),
+                  let limit = ChScalar.pow10(precision), x > -limit, x < limit else { return nil }
+            return .decimal(x, scale: scale)
+        case .float32, .float64:
+            guard let d = ChScalar.double(String(decoding: b, as: UTF8.self)) else { return nil }
+            return .float(d)
+        case .dateTime:
+            guard let r = ChScalar.parseDateTime(b), r.seconds >= 0, r.seconds <= Int64(UInt32.max) else { return nil }
+            return .dateTime(UInt32(r.seconds))
+        case .date:
+            guard let r = ChScalar.parseDateTime(b) else { return nil }
+            let days = ChScalar.floorDiv(r.seconds, 86400)
+            guard days >= 0, days <= Int64(UInt16.max) else { return nil }
+            return .date(UInt16(days))
+        default:
+            return nil
         }
     }
 
@@ -267,6 +346,21 @@ struct ChFastJSONRow {
             i += 1
         }
         return nil
+    }
+}
+
+extension ChFastJSONRow {
+    /// The cells as values (for tests and the hook-free comparison with the general path).
+    static func values(_ cells: [ChCell], _ p: UnsafeRawBufferPointer, ranges: [(Int, Int)]) -> [ClickHouseValue?] {
+        cells.map {
+            switch $0 {
+            case .absent: nil
+            case .value(let v): v
+            case .text(let s, let e): .bytes(Array(UnsafeRawBufferPointer(rebasing: p[s..<e])))
+            case .texts(let start, let count):
+                .array(ranges[start..<(start + count)].map { .bytes(Array(UnsafeRawBufferPointer(rebasing: p[$0.0..<$0.1]))) })
+            }
+        }
     }
 }
 

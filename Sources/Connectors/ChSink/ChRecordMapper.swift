@@ -66,15 +66,26 @@ struct ChRecordMapper: Sendable {
                 }
                 acc.add(out)
             }
-            return ChConvertedBatch(blocks: acc.blocks(), rejected: [])
+            return ChConvertedBatch(blocks: try encoded(acc, topic: topic, partition: partition, records: records), rejected: [])
         }
         var fast = ChFastJSONRow(schema: schema, converter: json)
+        var cells: [ChCell] = []
         for r in records {
             guard let value = r.value else { continue }  // a tombstone carries no row
-            switch convert(value, topic: topic, schema: schema, fast: &fast) {
-            case .success(let row):
-                acc.add(row)
-            case .failure(let e):
+            let outcome: Result<Void, ChRecordError>? = format == .json ? value.withUnsafeReadableBytes { p in
+                switch fast.read(p, into: &cells) {
+                case .row: acc.add(cells, p, ranges: fast.ranges); return .success(())
+                case .failure(let column, let message): return .failure(ChRecordError(column: column, message: message))
+                case .unsure: return nil
+                }
+            } : nil
+            let result: Result<Void, ChRecordError>
+            if let outcome {
+                result = outcome
+            } else {
+                result = convert(value, topic: topic, schema: schema).map { acc.add($0) }
+            }
+            if case .failure(let e) = result {
                 let place = "\(topic)/\(partition) offset \(r.offset)" + (e.column.map { ", column \($0)" } ?? "")
                 switch onError {
                 case .stop:
@@ -89,18 +100,22 @@ struct ChRecordMapper: Sendable {
                 }
             }
         }
-        return ChConvertedBatch(blocks: acc.blocks(), rejected: rejected)
+        return ChConvertedBatch(blocks: try encoded(acc, topic: topic, partition: partition, records: records), rejected: rejected)
     }
 
-    private func convert(_ value: ByteBuffer, topic: String, schema: ChTableSchema,
-                         fast: inout ChFastJSONRow) -> Result<[ClickHouseValue?], ChRecordError> {
-        if format == .json {
-            switch value.withUnsafeReadableBytes({ fast.read($0) }) {
-            case .row(let row): return .success(row)
-            case .failure(let column, let message): return .failure(ChRecordError(column: column, message: message))
-            case .unsure: break
-            }
+    private func encoded(_ acc: ChRowAccumulator, topic: String, partition: Int32, records: [KafkaRecord]) throws -> [ChInsertBlock] {
+        do {
+            return try acc.blocks()
+        } catch {
+            let range = records.isEmpty ? "" : " offsets \(records.first!.offset)-\(records.last!.offset)"
+            throw ConnectorError(.invalidData, "ch.Sink: the rows of \(topic)/\(partition)\(range) do not fit \(schema(acc))", cause: error)
         }
+    }
+
+    private func schema(_ acc: ChRowAccumulator) -> String { acc.schema.displayName }
+
+    /// The general path: a JSON tree or an Avro record.
+    private func convert(_ value: ByteBuffer, topic: String, schema: ChTableSchema) -> Result<[ClickHouseValue?], ChRecordError> {
         do throws(ChRecordError) {
             switch format {
             case .json: return .success(try jsonRow(value, schema: schema))

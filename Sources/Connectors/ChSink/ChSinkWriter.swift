@@ -16,6 +16,7 @@ internal import KafkaWire
 internal import PipeConfig
 internal import PipeRuntime
 internal import Storage
+internal import Synchronization
 internal import WireCore
 #if canImport(Glibc)
 internal import Glibc
@@ -75,6 +76,12 @@ final class ChSinkWriter: @unchecked Sendable {
     private var inserts = 0
     /// Set when a batch failed (the connector is stopping with that error).
     private var failed = false
+    /// The insert of the previous batch (steps 2-4 of `insertRange`), running while the next
+    /// batch is read and converted. At most one; awaited (`drain`) before the next one starts,
+    /// before partitions are given up and on every timer tick that finds it ended.
+    private var inflight: Task<(String, ChTableSchema)?, any Error>?
+    /// Set by the in-flight insert when it ends.
+    private let inflightEnded = Atomic<Bool>(false)
 
     // Guarded by `lock`.
     private var parts: [TopicPartition: Part] = [:]
@@ -126,6 +133,7 @@ final class ChSinkWriter: @unchecked Sendable {
         try await lock.withLock {
             let tp = batch.topicPartition
             var p = try await part(tp)
+            parts[tp] = nil  // `p` is the only copy while it grows (no copy of its records on append)
             var bytes = 0
             for r in batch.records { bytes += (r.value?.readableBytes ?? 0) + (r.key?.readableBytes ?? 0) }
             recordsIn.increment(by: batch.records.count)
@@ -167,6 +175,7 @@ final class ChSinkWriter: @unchecked Sendable {
 
     private func flushDueLocked() async throws {
         try await lock.withLock {
+            if inflightEnded.load(ordering: .acquiring) { try await drain() }
             let now = ContinuousClock.now
             for tp in parts.keys.sorted() {
                 guard var p = parts[tp], p.rebuild == nil, !p.records.isEmpty, now - p.since >= batchTimeout else { continue }
@@ -177,6 +186,7 @@ final class ChSinkWriter: @unchecked Sendable {
     }
 
     func assigned(_ partitions: [TopicPartition]) async {
+        logger.info("ch.Sink: partitions assigned", metadata: ["partitions": "\(partitions.sorted().map { "\($0.topic)/\($0.partition)" }.joined(separator: ","))"])
         await lock.withLock {
             for p in partitions { parts[p] = nil }
         }
@@ -186,12 +196,21 @@ final class ChSinkWriter: @unchecked Sendable {
     /// range being rebuilt stays pending (in the group's metadata too) for the next owner.
     func revoked(_ partitions: [TopicPartition]) async {
         await lock.withLock {
+            do {
+                try await drain()
+            } catch {
+                failed = true
+                logger.warning("ch.Sink: the last insert failed; its range stays pending for the next owner",
+                               metadata: ["error": "\(error)"])
+            }
             for tp in partitions.sorted() {
                 guard var p = parts[tp] else { continue }
                 if p.rebuild == nil, !p.records.isEmpty, !failed {
                     do {
                         try await insertRange(tp, &p, records: p.records, first: p.records.first!.offset, last: p.records.last!.offset)
+                        try await drain()
                     } catch {
+                        failed = true
                         logger.warning("ch.Sink: buffered records of a revoked partition not inserted; the next owner reads them again",
                                        metadata: ["partition": "\(tp)", "error": "\(error)"])
                     }
@@ -255,18 +274,49 @@ final class ChSinkWriter: @unchecked Sendable {
         p.rebuild = nil
     }
 
+    /// Waits for the in-flight insert; its failure is the connector's.
+    private func drain() async throws {
+        guard let t = inflight else { return }
+        inflight = nil
+        inflightEnded.store(false, ordering: .releasing)
+        do {
+            if let (table, reloaded) = try await t.value { schemas[table] = reloaded }
+        } catch {
+            failed = true
+            throw error
+        }
+    }
+
     /// Inserts the records of [first, last] (all of `p.records` when it is a new batch; exactly
-    /// those records again when rebuilt) and commits. On return the partition's buffer is empty.
+    /// those records again when rebuilt) and commits. On return the partition's buffer is empty
+    /// and the insert is under way: converting happens here, then the previous insert is awaited
+    /// and this one runs (pending, insert, done, commit) while the caller goes on reading.
     private func insertRange(_ tp: TopicPartition, _ p: inout Part, records: [KafkaRecord], first: Int64, last: Int64) async throws {
         let started = ContinuousClock.now
-        let key = ChRangeState.key(tp)
         let table = settings.table(forTopic: tp.topic)
-        var schema = try await schemaFor(table)
+        let schema = try await schemaFor(table)
 
         // 1. Rows (the conversion decides on_error before anything is written down).
-        var converted = try mapper.rows(records, topic: tp.topic, partition: tp.partition, schema: schema)
+        let converted = try mapper.rows(records, topic: tp.topic, partition: tp.partition, schema: schema)
         try await sendToDLQ(converted.rejected, topic: tp.topic, partition: tp.partition)
 
+        // Ranges of one partition follow each other in the state store and the group.
+        try await drain()
+        p.skipThrough = last
+        p.records = []
+        inflight = Task {
+            defer { self.inflightEnded.store(true, ordering: .releasing) }
+            return try await self.commitRange(tp, records: records, converted: converted, schema: schema, table: table,
+                                              first: first, last: last, started: started)
+        }
+    }
+
+    /// Steps 2-4 of a batch; returns the table and its columns when they had to be read again.
+    private func commitRange(_ tp: TopicPartition, records: [KafkaRecord], converted: ChConvertedBatch, schema: ChTableSchema,
+                             table: String, first: Int64, last: Int64, started: ContinuousClock.Instant) async throws -> (String, ChTableSchema)? {
+        var converted = converted
+        var schema = schema
+        let key = ChRangeState.key(tp)
         // 2. The range is pending, here and in the group.
         let pending = ChRangeState(.pending, first, last)
         try await save(key, pending)
@@ -280,7 +330,7 @@ final class ChSinkWriter: @unchecked Sendable {
         }
 
         // 3. The insert, retried until it succeeds (a retry sends the identical block).
-        var schemaReloaded = false
+        var reloaded: ChTableSchema?
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
         var failures = 0
         while true {
@@ -289,16 +339,15 @@ final class ChSinkWriter: @unchecked Sendable {
                 break
             } catch let e as ClickHouseError {
                 errors.increment()
-                if let server = e.serverException, ChSinkWriter.schemaErrorCodes.contains(server.code), !schemaReloaded {
-                    schemaReloaded = true
+                if let server = e.serverException, ChSinkWriter.schemaErrorCodes.contains(server.code), reloaded == nil {
                     logger.warning("ch.Sink: insert refused by the table's schema; reading the columns again",
                                    metadata: ["table": "\(schema.displayName)", "error": "\(e)"])
-                    schemas[table] = nil
-                    schema = try await schemaFor(table)
+                    schema = try await ChTableSchema.load(table, defaultDatabase: settings.clickHouse.database, pool: pool)
+                    reloaded = schema
                     converted = try mapper.rows(records, topic: tp.topic, partition: tp.partition, schema: schema)
                     continue
                 }
-                if e.serverException != nil && (failures >= 4 || schemaReloaded) {
+                if e.serverException != nil && (failures >= 4 || reloaded != nil) {
                     throw ConnectorError(.clickHouse, "ch.Sink: insert into \(schema.displayName) of \(tp.topic)/\(tp.partition) offsets \(first)-\(last) failed", cause: e)
                 }
                 failures += 1
@@ -317,8 +366,6 @@ final class ChSinkWriter: @unchecked Sendable {
 
         // 4. Done, then the offset.
         try await save(key, ChRangeState(.done, first, last))
-        p.skipThrough = last
-        p.records = []
         let rows = converted.blocks.reduce(0) { $0 + $1.rowCount }
         recordsOut.increment(by: rows)
         let took = (ContinuousClock.now - started).components
@@ -334,6 +381,7 @@ final class ChSinkWriter: @unchecked Sendable {
         readiness.progress()
         logger.debug("ch.Sink: inserted", metadata: ["table": "\(schema.displayName)", "partition": "\(tp)",
                                                     "first": "\(first)", "last": "\(last)", "rows": "\(rows)"])
+        return reloaded.map { (table, $0) }
     }
 
     /// Server errors after which the columns are read again (the table changed).
@@ -345,7 +393,7 @@ final class ChSinkWriter: @unchecked Sendable {
             if blocks.count > 1 { token += "-\(i)" }
             let settings: [(String, String)] = supportsDedupToken ? [("insert_deduplication_token", token)] : []
             try await pool.withConnection { conn in
-                try await conn.insert(into: schema.qualifiedName, columns: b.columns, settings: settings, queryID: "")
+                try await conn.insert(into: schema.qualifiedName, block: b.block, settings: settings, queryID: "")
             }
         }
     }

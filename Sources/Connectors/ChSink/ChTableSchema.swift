@@ -111,77 +111,139 @@ struct ChTableSchema: Sendable {
 }
 
 /// What a batch becomes: one or more inserts (more only when a column with a DEFAULT expression
-/// is present in some rows and absent in others), each columns of equal length.
+/// is present in some rows and absent in others), each of encoded columns of equal length.
 struct ChInsertBlock: Sendable {
-    var columns: [ClickHouseColumn]
-    var rowCount: Int
+    var block: ClickHouseEncodedBlock
+    var columns: [ClickHouseEncodedColumn] { block.columns }
+    var rowCount: Int { block.rowCount }
 }
 
-/// Accumulates converted rows for one batch.
+/// One field of a row read by the fast JSON path: absent, a value, or the bytes `start..<end` of
+/// the record (a String column's text as it is).
+enum ChCell {
+    case absent
+    case value(ClickHouseValue)
+    case text(Int, Int)
+    /// An array of plain strings: `ranges[start..<start+count]` of the fast reader's scratch.
+    case texts(start: Int, count: Int)
+}
+
+/// Accumulates converted rows for one batch, written straight into native column buffers.
+/// Rows are grouped by which DEFAULT-expression columns they carry (one group when the table has
+/// none); a group's block leaves out the DEFAULT-expression columns its rows lack, and every
+/// block leaves out the columns no row of the batch had.
 struct ChRowAccumulator {
     let schema: ChTableSchema
-    /// Per column, per row; absent entries hold the type's default.
-    private(set) var values: [[ClickHouseValue]]
+    private let capacity: Int
     /// Per column: some row had the column.
     private(set) var presentAnywhere: [Bool]
-    /// Per row, for the columns with DEFAULT expressions: which were present.
-    private var defaultExprPresence: [[Bool]] = []
     private let defaultExprColumns: [Int]
+    private var groups: [Group] = []
+    private var groupIndex: [[Bool]: Int] = [:]
     private(set) var rowCount = 0
+    /// A value did not fit its column (a hook's row): the batch cannot be encoded.
+    private var broken: (any Error)?
+
+    struct Group {
+        let key: [Bool]
+        var builders: [ClickHouseColumnBuilder]
+        init(schema: ChTableSchema, key: [Bool], capacity: Int) {
+            self.key = key
+            builders = schema.columns.map { ClickHouseColumnBuilder(name: $0.name, type: $0.type, reservingRows: capacity) }
+        }
+    }
 
     init(schema: ChTableSchema, capacity: Int) {
         self.schema = schema
-        values = schema.columns.map { _ in
-            var a: [ClickHouseValue] = []
-            a.reserveCapacity(capacity)
-            return a
-        }
+        self.capacity = capacity
         presentAnywhere = Array(repeating: false, count: schema.columns.count)
         defaultExprColumns = schema.columns.indices.filter { schema.columns[$0].hasDefaultExpression }
     }
 
+    /// The index of the row's group in `groups`.
+    private mutating func group(_ present: (Int) -> Bool) -> Int {
+        if defaultExprColumns.isEmpty {
+            if groups.isEmpty { groups.append(Group(schema: schema, key: [], capacity: capacity)) }
+            return 0
+        }
+        let key = defaultExprColumns.map(present)
+        if let g = groupIndex[key] { return g }
+        groupIndex[key] = groups.count
+        groups.append(Group(schema: schema, key: key, capacity: groups.isEmpty ? capacity : 16))
+        return groups.count - 1
+    }
+
     /// Adds a row: `row[i]` the value of column i, nil when absent.
     mutating func add(_ row: [ClickHouseValue?]) {
-        for i in 0..<values.count {
-            if let v = row[i] {
-                values[i].append(v)
-                presentAnywhere[i] = true
-            } else {
-                values[i].append(schema.columns[i].type.defaultValue)
+        guard broken == nil else { return }
+        let g = group { row[$0] != nil }
+        do {
+            for i in 0..<row.count {
+                if let v = row[i] {
+                    try groups[g].builders[i].append(v)
+                    presentAnywhere[i] = true
+                } else {
+                    groups[g].builders[i].appendDefault()
+                }
             }
+        } catch {
+            broken = error
         }
-        if !defaultExprColumns.isEmpty { defaultExprPresence.append(defaultExprColumns.map { row[$0] != nil }) }
+        rowCount += 1
+    }
+
+    /// Adds a row read by the fast path from the record bytes `p` (`ranges`: the reader's scratch
+    /// of string ranges for `.texts` cells).
+    mutating func add(_ cells: [ChCell], _ p: UnsafeRawBufferPointer, ranges: [(Int, Int)] = []) {
+        guard broken == nil else { return }
+        let g = group { if case .absent = cells[$0] { return false } else { return true } }
+        do {
+            for i in 0..<cells.count {
+                switch cells[i] {
+                case .absent:
+                    groups[g].builders[i].appendDefault()
+                case .value(let v):
+                    try groups[g].builders[i].append(v)
+                    presentAnywhere[i] = true
+                case .text(let s, let e):
+                    try groups[g].builders[i].append(bytes: UnsafeRawBufferPointer(rebasing: p[s..<e]))
+                    presentAnywhere[i] = true
+                case .texts(let start, let count):
+                    try groups[g].builders[i].appendArray(count: count) { k in
+                        let r = ranges[start + k]
+                        return UnsafeRawBufferPointer(rebasing: p[r.0..<r.1])
+                    }
+                    presentAnywhere[i] = true
+                }
+            }
+        } catch {
+            broken = error
+        }
         rowCount += 1
     }
 
     /// The inserts, deterministic for the same rows.
-    func blocks() -> [ChInsertBlock] {
+    func blocks() throws -> [ChInsertBlock] {
+        if let broken { throw broken }
         guard rowCount > 0 else { return [] }
-        // DEFAULT-expression columns present in some rows but not all split the rows into groups
-        // by which of them they have; otherwise one block.
-        let partial = defaultExprColumns.indices.filter { k in
-            presentAnywhere[defaultExprColumns[k]] && defaultExprPresence.contains { !$0[k] }
-        }
-        if partial.isEmpty {
-            let cols = values.indices.filter { presentAnywhere[$0] }
-            return [ChInsertBlock(columns: cols.map { ClickHouseColumn(name: schema.columns[$0].name, type: schema.columns[$0].type,
-                                                                       values: values[$0]) }, rowCount: rowCount)]
-        }
-        var groups: [[Bool]: [Int]] = [:]
-        var order: [[Bool]] = []
-        for r in 0..<rowCount {
-            let key = partial.map { defaultExprPresence[r][$0] }
-            if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(r)
-        }
-        let partialColumns = Set(partial.map { defaultExprColumns[$0] })
-        return order.map { key in
-            let rows = groups[key]!
-            let absent = Set(zip(partial, key).filter { !$0.1 }.map { defaultExprColumns[$0.0] })
-            let cols = values.indices.filter { presentAnywhere[$0] && !(partialColumns.contains($0) && absent.contains($0)) }
-            return ChInsertBlock(columns: cols.map { c in
-                ClickHouseColumn(name: schema.columns[c].name, type: schema.columns[c].type, values: rows.map { values[c][$0] })
-            }, rowCount: rows.count)
+        let isDefaultExpr = Set(defaultExprColumns)
+        return try groups.map { g in
+            var columns: [ClickHouseEncodedColumn] = []
+            for c in schema.columns.indices {
+                let include: Bool
+                if isDefaultExpr.contains(c), let k = defaultExprColumns.firstIndex(of: c) {
+                    include = g.key[k]
+                } else {
+                    include = presentAnywhere[c]
+                }
+                if include { columns.append(try g.builders[c].finish()) }
+            }
+            if columns.isEmpty {
+                // Rows with none of the table's fields are rows of defaults: send one column of them.
+                let c = schema.columns.indices.first { !isDefaultExpr.contains($0) } ?? 0
+                columns.append(try g.builders[c].finish())
+            }
+            return ChInsertBlock(block: try ClickHouseEncodedBlock(columns: columns))
         }
     }
 }

@@ -166,48 +166,62 @@ enum ChScalar {
     /// An exact decimal number: `mantissa × 10^exponent` with trailing zeros of the mantissa
     /// folded into the exponent. Nil for text that is not a number or has more than 38 digits.
     static func parseDecimal(_ text: String) -> (mantissa: Int128, exponent: Int)? {
-        var u = Array(text.utf8)[...]
-        while let f = u.first, f == 0x20 { u.removeFirst() }
-        while let l = u.last, l == 0x20 { u.removeLast() }
+        var t = text
+        return t.withUTF8 { parseDecimal(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `parseDecimal` of bytes, without allocating.
+    static func parseDecimal(_ u: UnsafeRawBufferPointer) -> (mantissa: Int128, exponent: Int)? {
+        var i = 0, n = u.count
+        while i < n, u[i] == 0x20 { i += 1 }
+        while n > i, u[n - 1] == 0x20 { n -= 1 }
         var negative = false
-        if let f = u.first, f == 0x2D || f == 0x2B { negative = f == 0x2D; u.removeFirst() }
-        var digits: [UInt8] = []
+        if i < n, u[i] == 0x2D || u[i] == 0x2B { negative = u[i] == 0x2D; i += 1 }
+        var mantissa: Int128 = 0
+        var significant = 0      // digits in the mantissa (from the first non-zero one)
+        var pendingZeros = 0     // zeros after the last non-zero digit, not yet in the mantissa
         var fractionDigits = 0
+        var anyDigit = false
         var inFraction = false
-        while let c = u.first {
+        while i < n {
+            let c = u[i]
             if c >= 0x30 && c <= 0x39 {
-                digits.append(c - 0x30)
+                anyDigit = true
                 if inFraction { fractionDigits += 1 }
+                if c == 0x30 {
+                    if significant > 0 { pendingZeros += 1 }
+                } else {
+                    significant += pendingZeros + 1
+                    guard significant <= 38 else { return nil }
+                    for _ in 0..<pendingZeros { mantissa *= 10 }
+                    mantissa = mantissa * 10 + Int128(c - 0x30)
+                    pendingZeros = 0
+                }
             } else if c == 0x2E && !inFraction {
                 inFraction = true
             } else {
                 break
             }
-            u.removeFirst()
+            i += 1
         }
-        guard !digits.isEmpty else { return nil }
-        var exponent = -fractionDigits
-        if let c = u.first, c == 0x65 || c == 0x45 {
-            u.removeFirst()
+        guard anyDigit else { return nil }
+        var exponent = pendingZeros - fractionDigits
+        if i < n, u[i] == 0x65 || u[i] == 0x45 {
+            i += 1
             var eneg = false
-            if let f = u.first, f == 0x2D || f == 0x2B { eneg = f == 0x2D; u.removeFirst() }
-            guard !u.isEmpty, u.count <= 6 else { return nil }
+            if i < n, u[i] == 0x2D || u[i] == 0x2B { eneg = u[i] == 0x2D; i += 1 }
+            guard i < n, n - i <= 6 else { return nil }
             var e = 0
-            for c in u {
+            while i < n {
+                let c = u[i]
                 guard c >= 0x30 && c <= 0x39 else { return nil }
                 e = e * 10 + Int(c - 0x30)
+                i += 1
             }
             exponent += eneg ? -e : e
-            u = []
         }
-        guard u.isEmpty else { return nil }
-        var lo = 0, hi = digits.count
-        while lo < hi && digits[lo] == 0 { lo += 1 }
-        while hi > lo && digits[hi - 1] == 0 { hi -= 1; exponent += 1 }
-        if lo == hi { return (0, 0) }
-        guard hi - lo <= 38 else { return nil }
-        var mantissa: Int128 = 0
-        for k in lo..<hi { mantissa = mantissa * 10 + Int128(digits[k]) }
+        guard i == n else { return nil }
+        if significant == 0 { return (0, 0) }
         return (negative ? -mantissa : mantissa, exponent)
     }
 
@@ -283,49 +297,62 @@ enum ChScalar {
     /// `±HH[:MM]`. Returns Unix seconds (UTC; a time without an offset is read as UTC) and
     /// whether a time part was present.
     static func parseDateTime(_ text: String) -> (seconds: Int64, hasTime: Bool)? {
-        let u = Array(text.utf8)
-        var i = 0
-        func num(_ n: Int) -> Int? {
-            guard i + n <= u.count else { return nil }
+        var t = text
+        return t.withUTF8 { parseDateTime(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `parseDateTime` of bytes, without allocating.
+    static func parseDateTime(_ u: UnsafeRawBufferPointer) -> (seconds: Int64, hasTime: Bool)? {
+        let n = u.count
+        // `count` digits at `at`, or nil.
+        @inline(__always) func digits(_ at: Int, _ count: Int) -> Int? {
+            guard at + count <= n else { return nil }
             var x = 0
-            for k in 0..<n {
-                let c = u[i + k]
-                guard c >= 0x30 && c <= 0x39 else { return nil }
-                x = x * 10 + Int(c - 0x30)
+            for k in at..<(at + count) {
+                let c = u[k] &- 0x30
+                guard c <= 9 else { return nil }
+                x = x * 10 + Int(c)
             }
-            i += n
             return x
         }
-        func eat(_ c: UInt8) -> Bool {
-            if i < u.count && u[i] == c { i += 1; return true }
-            return false
-        }
-        guard let y = num(4), eat(0x2D), let mo = num(2), eat(0x2D), let d = num(2),
+        guard let y = digits(0, 4), n > 4, u[4] == 0x2D, let mo = digits(5, 2), n > 7, u[7] == 0x2D, let d = digits(8, 2),
               (1...12).contains(mo), (1...31).contains(d) else { return nil }
         var secs = Int64(daysFromCivil(y, mo, d)) * 86400
-        if i == u.count { return (secs, false) }
-        guard eat(0x54) || eat(0x20) || eat(0x74) else { return nil }
-        guard let h = num(2), eat(0x3A), let mi = num(2), h < 24, mi < 60 else { return nil }
-        var s = 0
-        if eat(0x3A) {
-            guard let x = num(2), x <= 60 else { return nil }
-            s = x
-            if eat(0x2E) || eat(0x2C) {
-                var any = false
-                while i < u.count, u[i] >= 0x30 && u[i] <= 0x39 { i += 1; any = true }
-                guard any else { return nil }
+        var i = 10
+        if i == n { return (secs, false) }
+        guard u[i] == 0x54 || u[i] == 0x20 || u[i] == 0x74 else { return nil }
+        i += 1
+        guard let h = digits(i, 2), i + 2 < n, u[i + 2] == 0x3A, let mi = digits(i + 3, 2), h < 24, mi < 60 else { return nil }
+        i += 5
+        var sec = 0
+        if i < n, u[i] == 0x3A {
+            guard let x = digits(i + 1, 2), x <= 60 else { return nil }
+            sec = x
+            i += 3
+            if i < n, u[i] == 0x2E || u[i] == 0x2C {
+                i += 1
+                let start = i
+                while i < n, u[i] &- 0x30 <= 9 { i += 1 }
+                guard i > start else { return nil }
             }
         }
-        secs += Int64(h * 3600 + mi * 60 + s)
-        if i == u.count { return (secs, true) }
-        if eat(0x5A) || eat(0x7A) { return i == u.count ? (secs, true) : nil }
-        guard i < u.count, u[i] == 0x2B || u[i] == 0x2D else { return nil }
+        secs += Int64(h * 3600 + mi * 60 + sec)
+        if i == n { return (secs, true) }
+        if u[i] == 0x5A || u[i] == 0x7A { return i + 1 == n ? (secs, true) : nil }
+        guard u[i] == 0x2B || u[i] == 0x2D else { return nil }
         let sign: Int64 = u[i] == 0x2D ? -1 : 1
         i += 1
-        guard let oh = num(2) else { return nil }
+        guard let oh = digits(i, 2) else { return nil }
+        i += 2
         var om = 0
-        if eat(0x3A) { guard let x = num(2) else { return nil }; om = x } else if i < u.count { guard let x = num(2) else { return nil }; om = x }
-        guard i == u.count, oh < 24, om < 60 else { return nil }
+        if i < n, u[i] == 0x3A {
+            guard let x = digits(i + 1, 2) else { return nil }
+            om = x; i += 3
+        } else if i < n {
+            guard let x = digits(i, 2) else { return nil }
+            om = x; i += 2
+        }
+        guard i == n, oh < 24, om < 60 else { return nil }
         secs -= sign * Int64(oh * 3600 + om * 60)
         return (secs, true)
     }
