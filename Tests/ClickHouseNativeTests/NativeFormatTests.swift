@@ -413,3 +413,81 @@ func scratchDir() throws -> URL {
         #expect(e.context.contains("Variant"))
     }
 }
+
+/// LowCardinality dictionaries of 300 and 70,000 entries (UInt16 and UInt32 keys) both ways.
+@Test func chdbLowCardinalityKeyWidths() async throws {
+    let dir = try scratchDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let theirs300 = dir.appendingPathComponent("lc300.native"), theirs70k = dir.appendingPathComponent("lc70k.native")
+    let ours = dir.appendingPathComponent("ours.native"), check = dir.appendingPathComponent("check.tsv")
+    let n = 70_000
+    let values: [ClickHouseValue] = (0..<n).map { $0 % 5 == 0 ? .null : .string("v\($0)") }
+    try Data(try ClickHouseNativeFormat.encode([ClickHouseBlock(
+        columns: [ClickHouseColumn(name: "s", type: .lowCardinality(.nullable(.string)), values: values)], rowCount: n)])).write(to: ours)
+    let lc = "toLowCardinality(if(number % 5 = 0, NULL, concat('v', toString(number))))"
+    guard try await chdbRun([
+        ("SELECT \(lc) AS s FROM numbers(300)", "Native", theirs300),
+        ("SELECT \(lc) AS s FROM numbers(\(n)) SETTINGS max_block_size = \(n)", "Native", theirs70k),
+        ("SELECT count(), countIf(s IS NULL), uniqExact(s), min(s), max(s), (SELECT toTypeName(s) FROM file('\(ours.path)', Native) LIMIT 1) FROM file('\(ours.path)', Native)",
+         "TSV", check),
+    ]) else { return }
+    for (url, count) in [(theirs300, 300), (theirs70k, n)] {
+        let blocks = try ClickHouseNativeFormat.decode(Array(try Data(contentsOf: url)))
+        #expect(blocks.flatMap { $0.columns[0].values } == Array(values.prefix(count)))
+        #expect(blocks.first?.columns[0].type == .lowCardinality(.nullable(.string)))
+    }
+    let distinct = (0..<n).filter { $0 % 5 != 0 }.map { "v\($0)" }
+    #expect(try String(contentsOf: check, encoding: .utf8)
+            == "\(n)\t\(n / 5)\t\(distinct.count)\t\(distinct.min()!)\t\(distinct.max()!)\tLowCardinality(Nullable(String))\n")
+}
+
+/// The fuzz seeds (written by chdb) are well-formed Native files; one without LowCardinality
+/// encodes back to the very same bytes.
+@Test func nativeFormatFuzzSeedsDecode() throws {
+    let dir = TestEnv.repoRoot.appendingPathComponent("Fuzz/corpus/FuzzClickHouseNativeFormat")
+    func seed(_ name: String) throws -> [UInt8] { Array(try Data(contentsOf: dir.appendingPathComponent(name))) }
+    let expectedRows = ["old_types": [2], "modern_types": [2], "multi_block": [3, 3, 1], "lc_uint16_keys": [300], "zero_rows": [0]]
+    for (name, rows) in expectedRows {
+        let blocks = try ClickHouseNativeFormat.decode(try seed(name))
+        #expect(blocks.map(\.rowCount) == rows, "\(name)")
+    }
+    let modern = try seed("modern_types")
+    #expect(try ClickHouseNativeFormat.encode(ClickHouseNativeFormat.decode(modern)) == modern)
+    let m = try ClickHouseNativeFormat.decode(modern)[0]
+    #expect(m.columns.last?.type == .nested([.init(name: "a", type: .uint8), .init(name: "b", type: .string)]))
+    #expect(m.columns.first { $0.name == "i256" }?.values.first == i256(int256Min))
+}
+
+/// ClickHouse 18.16 (the live server, through clickhouse-client) and 26.9 (chdb) write the same
+/// Native bytes for the types both have, LowCardinality included, and we decode them.
+@Test func nativeFileOf1816EqualsChdbs() async throws {
+    guard liveConfig() != nil else { return }
+    let dir = try scratchDir()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let old = dir.appendingPathComponent("old.native"), new = dir.appendingPathComponent("new.native")
+    let q = """
+        SELECT toInt8(-8) AS i8, toUInt64(18000000000000000000) AS u64, toFloat32(1.5) AS f32, toDecimal32('12.345', 3) AS d32,
+          toDecimal128('-1.5', 20) AS d128, 'hé' AS s, toFixedString('ab', 2) AS fs, toDate('2024-02-29') AS d,
+          toDateTime(1, 'Asia/Tokyo') AS dt, [toDateTime(1, 'Asia/Tokyo')] AS adt, toUUID('01234567-89ab-cdef-0123-456789abcdef') AS u,
+          CAST('b' AS Enum8('a' = 1, 'b' = 2)) AS e8, CAST(NULL AS Nullable(Int32)) AS n, [1, 2] AS a, [NULL, 1] AS an,
+          [[1], [], [2, 3]] AS aa, tuple(1, 't') AS t, toLowCardinality('x') AS lc, CAST(['p'] AS Array(LowCardinality(String))) AS alc,
+          CAST(toNullable('q') AS LowCardinality(Nullable(String))) AS lcn
+        FROM system.numbers LIMIT 2
+        """
+    let addr = (TestEnv.value("KP_CH") ?? "127.0.0.1:9000").split(separator: ":")
+    let r = try await Run.program("/usr/bin/clickhouse-client",
+                                  ["--host", String(addr[0]), "--port", addr.count > 1 ? String(addr[1]) : "9000",
+                                   "--allow_experimental_low_cardinality_type=1",
+                                   "--query", q + " INTO OUTFILE '\(old.path)' FORMAT Native"])
+    try #require(r.status == 0, "clickhouse-client: \(r.stderr)")
+    guard try await chdbRun([(q, "Native", new)]) else { return }
+    let a = Array(try Data(contentsOf: old)), b = Array(try Data(contentsOf: new))
+    #expect(a == b)
+    let blocks = try ClickHouseNativeFormat.decode(a)
+    #expect(blocks.map(\.rowCount) == [2])
+    #expect(blocks.first?.columns.map(\.type.description).suffix(4)
+            == ["Tuple(UInt8, String)", "LowCardinality(String)", "Array(LowCardinality(String))", "LowCardinality(Nullable(String))"])
+    #expect(blocks.first?.columns[8].type == .dateTime(timezone: nil)) // the top-level zone is dropped
+    #expect(blocks.first?.columns[9].type == .array(.dateTime(timezone: "Asia/Tokyo")))
+    #expect(blocks.first?.columns.last?.values == [.string("q"), .string("q")])
+}
