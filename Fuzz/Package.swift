@@ -34,6 +34,7 @@ let package = Package(
         fuzzTarget("FuzzBase64", ["WireCore"]),
         fuzzTarget("FuzzSCRAM", ["PipeAuth"]),
         fuzzTarget("FuzzClickHouseBlock", ["ClickHouseNative"]),
+        fuzzTarget("FuzzClickHouseNativeFormat", ["ClickHouseNative"]),
         fuzzTarget("FuzzXML", ["S3Client"]),
         fuzzTarget("FuzzS3Lines", ["Connectors"]),
         fuzzTarget("FuzzAvro", ["Avro"]),

@@ -10,6 +10,8 @@
 #                       KP_AUTO_PORTS=0 fails instead of moving a default port that is taken
 #   KP_TEST_FILTER=...  pass --filter to swift test
 #   KP_SKIP_FUZZ=1      no fuzz run;  KP_FUZZ_SECONDS=N  seconds per fuzz target (10)
+#   KP_WITH_CHDB=0      do not install chdb-core (modern ClickHouse in-process, for the Native-format
+#                       tests of ClickHouseNativeTests; under CI=true they fail without it)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -53,7 +55,7 @@ finish() {
 trap finish EXIT
 
 step "dependencies (scripts/install-deps.sh)"
-bash scripts/install-deps.sh
+KP_WITH_CHDB="${KP_WITH_CHDB:-1}" bash scripts/install-deps.sh
 
 if [ "${KP_SKIP_SERVICES:-0}" != 1 ]; then
   step "services (scripts/services/start-all.sh)"

@@ -46,6 +46,12 @@ struct CHReader {
         return Int(v)
     }
 
+    /// 32 little-endian bytes (Int256, UInt256, Decimal256).
+    mutating func wide256() throws -> ClickHouseUInt256 {
+        try need(32); defer { pos += 32 }
+        return ClickHouseUInt256(littleEndian: bytes[pos..<(pos + 32)])
+    }
+
     mutating func raw(_ n: Int) throws -> [UInt8] {
         try need(n); defer { pos += n }; return Array(bytes[pos..<(pos + n)])
     }
