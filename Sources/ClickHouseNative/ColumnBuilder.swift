@@ -138,6 +138,10 @@ struct BuilderNode: Sendable {
         case .tuple(let ts):
             mode = .tuple
             children = ts.map { BuilderNode($0, reserve: reserve) }
+        case .decimal(let p, _) where p > 38:
+            // Decimal256: the value codec writes its 32 bytes.
+            mode = .values
+            values.reserveCapacity(reserve)
         case .int8, .int16, .int32, .int64, .uint8, .uint16, .uint32, .uint64, .float32, .float64,
              .decimal, .date, .dateTime, .uuid, .enum8, .enum16, .fixedString:
             mode = .scalar

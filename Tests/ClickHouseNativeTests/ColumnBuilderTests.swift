@@ -30,6 +30,11 @@ struct ColumnBuilderTests {
         ("Array(Array(UInt8))", [.array([.array([.uint(1)]), .array([])]), .array([.array([.uint(2), .uint(3)])])]),
         ("Tuple(String, Nullable(UInt8))", [.tuple([.bytes([9]), .null]), .tuple([.bytes([]), .uint(3)])]),
         ("LowCardinality(String)", [.bytes([1]), .bytes([2]), .bytes([1])]),
+        ("Decimal(50, 4)", [.decimal256(ClickHouseInt256(-5), scale: 4), .decimal256(ClickHouseInt256("123456789012345678901234567890123456789012")!, scale: 4)]),
+        ("Int256", [.int256(ClickHouseInt256(-1))]),
+        ("Map(String, UInt8)", [.map([ClickHouseMapEntry(key: .bytes([1]), value: .uint(2))]), .map([])]),
+        ("DateTime64(3, 'UTC')", [.dateTime64(1_717_236_000_123, precision: 3)]),
+        ("Nullable(IPv6)", [.null, .ipv6([UInt8](repeating: 1, count: 16))]),
         ("LowCardinality(Nullable(String))", [.null, .bytes([7]), .null]),
         ("Array(LowCardinality(String))", [.array([.bytes([1]), .bytes([1])]), .array([])]),
     ]

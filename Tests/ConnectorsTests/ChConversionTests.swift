@@ -33,6 +33,48 @@ struct ChConversionTests {
         #expect(try conv("null", "Int8") == .int(0))
     }
 
+    @Test func typesNewerThanTheOldServer() throws {
+        #expect(try conv("170141183460469231731687303715884105727", "Int128") == .int128(Int128.max))
+        #expect(try conv("\"-170141183460469231731687303715884105728\"", "Int128") == .int128(Int128.min))
+        #expect(try conv("340282366920938463463374607431768211455", "UInt128") == .uint128(UInt128.max))
+        #expect(throws: ChConversionError.self) { try conv("-1", "UInt128") }
+        #expect(try conv("1e3", "Int256") == .int256(ClickHouseInt256(1000)))
+        #expect(try conv("\"-57896044618658097711785492504343953926634992332820282019728792003956564819968\"", "Int256")
+                == .int256(ClickHouseInt256("-57896044618658097711785492504343953926634992332820282019728792003956564819968")!))
+        #expect(throws: ChConversionError.self) { try conv("1.5", "UInt256") }
+        #expect(try conv("\"12.3400\"", "Decimal(50, 4)") == .decimal256(ClickHouseInt256(123400), scale: 4))
+        #expect(try conv("true", "Bool") == .bool(true))
+        #expect(try conv("0", "Bool") == .bool(false))
+        #expect(try conv("\"FALSE\"", "Bool") == .bool(false))
+        #expect(throws: ChConversionError.self) { try conv("2", "Bool") }
+        #expect(try conv("\"1900-01-01\"", "Date32") == .date32(-25567))
+        #expect(try conv("\"2024-06-01T10:00:00Z\"", "Date32") == .date32(19875))
+        #expect(try conv("-10", "Date32") == .date32(-10))
+        #expect(throws: ChConversionError.self) { try conv("\"1800-01-01\"", "Date32") }
+        #expect(try conv("\"2024-06-01T10:00:00.123456Z\"", "DateTime64(3)") == .dateTime64(1_717_236_000_123, precision: 3))
+        #expect(try conv("\"2024-06-01 12:00:00.5+02:00\"", "DateTime64(6, 'UTC')") == .dateTime64(1_717_236_000_500_000, precision: 6))
+        #expect(try conv("\"1969-12-31 23:59:59.25\"", "DateTime64(2)") == .dateTime64(-75, precision: 2))
+        #expect(try conv("1717236000123", "DateTime64(3)") == .dateTime64(1_717_236_000_123, precision: 3))
+        #expect(try conv("1717236000", "DateTime64(0)", .timestamp) == .dateTime64(1_717_236_000, precision: 0))
+        #expect(try conv("\"10.1.2.3\"", "IPv4") == .ipv4(0x0A01_0203))
+        #expect(throws: ChConversionError.self) { try conv("\"10.1.2.256\"", "IPv4") }
+        #expect(try conv("\"::1\"", "IPv6") == .ipv6([UInt8](repeating: 0, count: 15) + [1]))
+        #expect(try conv("\"2001:db8::ff00:42:8329\"", "IPv6")
+                == .ipv6([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0xff, 0x00, 0x00, 0x42, 0x83, 0x29]))
+        #expect(try conv("\"1.2.3.4\"", "IPv6") == .ipv6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]))
+        #expect(try conv("\"::ffff:1.2.3.4\"", "IPv6") == .ipv6([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 1, 2, 3, 4]))
+        #expect(throws: ChConversionError.self) { try conv("\"1::2::3\"", "IPv6") }
+        #expect(throws: ChConversionError.self) { try conv("\"12345::\"", "IPv6") }
+        #expect(try conv(#"{"a":1,"b":null}"#, "Map(String, Nullable(UInt8))")
+                == .map([ClickHouseMapEntry(key: .bytes([0x61]), value: .uint(1)), ClickHouseMapEntry(key: .bytes([0x62]), value: .null)]))
+        #expect(try conv(#"{"7":"x"}"#, "Map(UInt16, String)") == .map([ClickHouseMapEntry(key: .uint(7), value: .bytes([0x78]))]))
+        #expect(throws: ChConversionError.self) { try conv(#"{"k":"x"}"#, "Map(UInt16, String)") }
+        #expect(try conv(#"{"B":"x","a":5}"#, "Tuple(a UInt8, b String, c Int8)") == .tuple([.uint(5), .bytes([0x78]), .int(0)]))
+        #expect(try conv(#"[5,"x"]"#, "Tuple(a UInt8, b String)") == .tuple([.uint(5), .bytes([0x78])]))
+        #expect(try conv(#"[{"n":1},{"n":2,"s":"q"}]"#, "Nested(n UInt8, s String)")
+                == .array([.tuple([.uint(1), .bytes([])]), .tuple([.uint(2), .bytes([0x71])])]))
+    }
+
     @Test func timesAcceptEveryClearForm() throws {
         let t: UInt32 = 1_717_236_000  // 2024-06-01 10:00:00 UTC
         #expect(try conv("\"2024-06-01T10:00:00Z\"", "DateTime") == .dateTime(t))

@@ -43,7 +43,15 @@ struct ChJSONConverter {
             }
         case .decimal(let p, let s):
             switch v {
-            case .number(let x), .string(let x): return try ChScalar.decimal(x, precision: p, scale: s)
+            case .number(let x), .string(let x):
+                if p > 38 {
+                    // Decimal256: values of up to 38 digits (what the exact parser holds).
+                    guard let d = ChScalar.parseDecimal(x), let m = ChScalar.scaled(d, scale: s) else {
+                        throw ChConversionError("\(ChScalar.quote(x)) has more than \(s) fractional digits or more than 38 digits for \(t)")
+                    }
+                    return .decimal256(ClickHouseInt256(m), scale: s)
+                }
+                return try ChScalar.decimal(x, precision: p, scale: s)
             default: throw mismatch(v, t)
             }
         case .string:
@@ -117,10 +125,108 @@ struct ChJSONConverter {
             return .tuple(out)
         case .nullable, .lowCardinality:
             return t.defaultValue  // handled above
+        case .int128, .uint128, .int256, .uint256:
+            let text: String
+            switch v {
+            case .number(let x), .string(let x): text = x
+            case .bool(let b): text = b ? "1" : "0"
+            default: throw mismatch(v, t)
+            }
+            return try ChScalar.wideInteger(text, t)
+        case .bool:
+            switch v {
+            case .bool(let b): return .bool(b)
+            case .number(let x) where x == "0" || x == "1": return .bool(x == "1")
+            case .string(let x):
+                switch x.lowercased() {
+                case "true", "1": return .bool(true)
+                case "false", "0": return .bool(false)
+                default: throw ChConversionError("\(ChScalar.quote(x)) is not a boolean")
+                }
+            default: throw mismatch(v, t)
+            }
+        case .date32:
+            let days: Int64
+            switch v {
+            case .string(let x):
+                if let p = ChScalar.parseDateTime(x) { days = ChScalar.floorDiv(p.seconds, 86400) }
+                else if Double(x) != nil { days = try ChScalar.daysFromNumber(x, timeFormat: timeFormat) }
+                else { throw ChConversionError("\(ChScalar.quote(x)) is not a date (YYYY-MM-DD, RFC 3339 or a number)") }
+            case .number(let x): days = try ChScalar.daysFromNumber(x, timeFormat: timeFormat)
+            default: throw mismatch(v, t)
+            }
+            // Date32: 1900-01-01 to 2299-12-31.
+            guard days >= -25567, days <= 120529 else { throw ChConversionError("\(v.jsonString()) is outside the range of Date32 (1900 to 2299)") }
+            return .date32(Int32(days))
+        case .dateTime64(let precision, _):
+            switch v {
+            case .string(let x): return try ChScalar.dateTime64(x, precision: precision, timeFormat: timeFormat)
+            case .number(let x): return try ChScalar.dateTime64FromNumber(x, precision: precision, timeFormat: timeFormat)
+            default: throw mismatch(v, t)
+            }
+        case .ipv4:
+            switch v {
+            case .string(let x):
+                guard let a = ChScalar.ipv4(x) else { throw ChConversionError("\(ChScalar.quote(x)) is not an IPv4 address") }
+                return .ipv4(a)
+            case .number(let x):
+                guard let a = UInt32(x) else { throw ChConversionError("\(x) is not an IPv4 address") }
+                return .ipv4(a)
+            default: throw mismatch(v, t)
+            }
+        case .ipv6:
+            guard case .string(let x) = v else { throw mismatch(v, t) }
+            guard let a = ChScalar.ipv6(x) else { throw ChConversionError("\(ChScalar.quote(x)) is not an IPv6 address") }
+            return .ipv6(a)
+        case .map(let kt, let vt):
+            guard case .object(let fields) = v else { throw mismatch(v, t) }
+            var out: [ClickHouseMapEntry] = []
+            out.reserveCapacity(fields.count)
+            for (k, x) in fields {
+                do {
+                    out.append(ClickHouseMapEntry(key: try convert(.string(k), to: kt), value: try convert(x, to: vt)))
+                } catch {
+                    throw ChConversionError("key \(ChScalar.quote(k)): \(error)")
+                }
+            }
+            return .map(out)
+        case .namedTuple(let es):
+            return try namedTuple(v, es, t)
+        case .nested(let es):
+            guard case .array(let items) = v else { throw mismatch(v, t) }
+            var out: [ClickHouseValue] = []
+            for (i, item) in items.enumerated() {
+                do { out.append(try namedTuple(item, es, t)) } catch { throw ChConversionError("element \(i): \(error)") }
+            }
+            return .array(out)
         default:
-            // The types newer than ClickHouse 18.16 (Int256, DateTime64, Map, ...): not converted yet.
-            throw ChConversionError("ch.Sink does not convert to column type \(t) yet")
+            throw ChConversionError("ch.Sink does not convert to column type \(t)")
         }
+    }
+
+    /// An object (fields by name, case-insensitively; a missing one takes its default) or an
+    /// array (by position) as a named tuple.
+    private func namedTuple(_ v: JSONValue, _ es: [ClickHouseTupleElement], _ t: ClickHouseType) throws(ChConversionError) -> ClickHouseValue {
+        var out: [ClickHouseValue] = []
+        switch v {
+        case .object(let fields):
+            for e in es {
+                let field = fields.first { $0.0 == e.name } ?? fields.first { $0.0.lowercased() == e.name.lowercased() }
+                if let (_, x) = field {
+                    do { out.append(try convert(x, to: e.type)) } catch { throw ChConversionError("\(e.name): \(error)") }
+                } else {
+                    out.append(e.type.defaultValue)
+                }
+            }
+        case .array(let items):
+            guard items.count == es.count else { throw ChConversionError("\(items.count) items for \(t), which has \(es.count)") }
+            for (e, x) in zip(es, items) {
+                do { out.append(try convert(x, to: e.type)) } catch { throw ChConversionError("\(e.name): \(error)") }
+            }
+        default:
+            throw mismatch(v, t)
+        }
+        return .tuple(out)
     }
 
     func mismatch(_ v: JSONValue, _ t: ClickHouseType) -> ChConversionError {
@@ -419,6 +525,122 @@ enum ChScalar {
         if let x = Int64(text), x >= 0, x < 65536 { return .date(UInt16(x)) }
         guard let s = secondsFromNumber(text, timeFormat: timeFormat) else { throw ChConversionError("\(text) is not a date") }
         return try dateValue(days: floorDiv(Int64(s.rounded(.down)), 86400), text)
+    }
+
+    /// Days of a number for a Date32 column: below 65536 in magnitude a day number, otherwise a
+    /// Unix timestamp under `time_format` (as for Date).
+    static func daysFromNumber(_ text: String, timeFormat: TimeFormat) throws(ChConversionError) -> Int64 {
+        if let x = Int64(text), abs(x) < 65536 { return x }
+        guard let s = secondsFromNumber(text, timeFormat: timeFormat) else { throw ChConversionError("\(text) is not a date") }
+        return floorDiv(Int64(s.rounded(.down)), 86400)
+    }
+
+    /// Int128/UInt128/Int256/UInt256 from decimal text (an exact integer; `1e3` and `5.0` too).
+    static func wideInteger(_ text: String, _ t: ClickHouseType) throws(ChConversionError) -> ClickHouseValue {
+        let trimmed = String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+        var digits = trimmed
+        if trimmed.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
+            // A fraction or an exponent: only when it is still an integer of at most 38 digits.
+            guard let d = parseDecimal(trimmed), let x = scaled(d, scale: 0) else {
+                throw ChConversionError("\(quote(text)) is not an integer for \(t)")
+            }
+            digits = String(x)
+        }
+        switch t {
+        case .int128:
+            guard let x = Int128(digits) else { throw ChConversionError("\(quote(text)) is not an integer in the range of Int128") }
+            return .int128(x)
+        case .uint128:
+            guard let x = UInt128(digits.hasPrefix("+") ? String(digits.dropFirst()) : digits) else {
+                throw ChConversionError("\(quote(text)) is not an integer in the range of UInt128")
+            }
+            return .uint128(x)
+        case .int256:
+            guard let x = ClickHouseInt256(digits) else { throw ChConversionError("\(quote(text)) is not an integer in the range of Int256") }
+            return .int256(x)
+        default:
+            guard let x = ClickHouseUInt256(digits) else { throw ChConversionError("\(quote(text)) is not an integer in the range of UInt256") }
+            return .uint256(x)
+        }
+    }
+
+    /// A DateTime64 from text: a date and time (its fraction kept to `precision` digits, more
+    /// digits dropped) or a number written as a string.
+    static func dateTime64(_ text: String, precision: Int, timeFormat: TimeFormat) throws(ChConversionError) -> ClickHouseValue {
+        var t = text
+        if let p = t.withUTF8({ parseDateTime(UnsafeRawBufferPointer($0)) }) {
+            var fraction: Int64 = 0
+            // The fraction as written (parseDateTime checked the form): digits after the seconds' dot.
+            let u = Array(text.utf8)
+            if u.count > 20, u[19] == 0x2E || u[19] == 0x2C {
+                var k = 20
+                var digits = 0
+                while k < u.count, u[k] >= 0x30, u[k] <= 0x39 {
+                    if digits < precision { fraction = fraction * 10 + Int64(u[k] - 0x30); digits += 1 }
+                    k += 1
+                }
+                while digits < precision { fraction *= 10; digits += 1 }
+            }
+            guard let scale = pow10(precision), let ticks = Int64(exactly: Int128(p.seconds) * scale + Int128(fraction)) else {
+                throw ChConversionError("\(quote(text)) is outside the range of DateTime64(\(precision))")
+            }
+            return .dateTime64(ticks, precision: precision)
+        }
+        if Double(text) != nil { return try dateTime64FromNumber(text, precision: precision, timeFormat: timeFormat) }
+        throw ChConversionError("\(quote(text)) is not a time (\(timeFormat.rawValue), RFC 3339 or a Unix timestamp)")
+    }
+
+    /// A DateTime64 from a Unix timestamp under `time_format` (with the same unit tolerance as DateTime).
+    static func dateTime64FromNumber(_ text: String, precision: Int, timeFormat: TimeFormat) throws(ChConversionError) -> ClickHouseValue {
+        guard let s = secondsFromNumber(text, timeFormat: timeFormat), let scale = pow10(precision) else {
+            throw ChConversionError("\(text) is not a Unix timestamp")
+        }
+        let ticks = (s * Double(scale)).rounded(.down)
+        guard let x = Int64(exactly: ticks) else { throw ChConversionError("\(text) is outside the range of DateTime64(\(precision))") }
+        return .dateTime64(x, precision: precision)
+    }
+
+    /// `a.b.c.d` as the address's 32-bit number.
+    static func ipv4(_ text: String) -> UInt32? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        var x: UInt32 = 0
+        for p in parts {
+            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }), let b = UInt32(p), b <= 255 else { return nil }
+            x = x << 8 | b
+        }
+        return x
+    }
+
+    /// An IPv6 address (with `::` and an IPv4 tail allowed; a plain IPv4 address is mapped to
+    /// `::ffff:a.b.c.d`) as its 16 bytes.
+    static func ipv6(_ text: String) -> [UInt8]? {
+        if let v4 = ipv4(text) {
+            return [UInt8](repeating: 0, count: 10) + [0xff, 0xff] + [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v4 >> $0) }
+        }
+        var halves: [String] = [text]
+        if let r = text.firstRange(of: "::") {
+            halves = [String(text[..<r.lowerBound]), String(text[r.upperBound...])]
+            guard !halves[1].contains("::") else { return nil }
+        }
+        func groups(_ s: String) -> [UInt8]? {
+            if s.isEmpty { return [] }
+            var out: [UInt8] = []
+            let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+            for (i, p) in parts.enumerated() {
+                if i == parts.count - 1, p.contains("."), let v4 = ipv4(String(p)) {
+                    out += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v4 >> $0) }
+                    continue
+                }
+                guard !p.isEmpty, p.count <= 4, let g = UInt16(p, radix: 16) else { return nil }
+                out += [UInt8(g >> 8), UInt8(g & 0xff)]
+            }
+            return out
+        }
+        guard let head = groups(halves[0]) else { return nil }
+        if halves.count == 1 { return head.count == 16 ? head : nil }
+        guard let tail = groups(halves[1]), head.count + tail.count <= 14 else { return nil }
+        return head + [UInt8](repeating: 0, count: 16 - head.count - tail.count) + tail
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
