@@ -193,31 +193,19 @@ public actor ClickHouseConnection {
         guard !columns.isEmpty, columns.allSatisfy({ $0.values.count == rows }) else {
             throw ClickHouseError(.invalidArgument, "insert needs columns of equal length")
         }
-        let names = columns.map { "`" + $0.name.replacingBackticks() + "`" }.joined(separator: ", ")
-        try await sendQuery("INSERT INTO \(table) (\(names)) VALUES", settings: settings, queryID: queryID)
-        var machine = QueryStateMachine(.insert)
-        while true {
-            switch machine.packetReceived(try await nextPacket(compressed: compressed)) {
-            case .read: continue
-            case .finished: return
-            case .fail(let e): throw ClickHouseError(server: e)
-            case .violation(let why): throw ClickHouseError(.protocolViolation, "insert: \(why)")
-            case .sendData:
-                var start = 0
-                let step = max(1, blockRows)
-                while start < rows {
-                    let end = min(rows, start + step)
-                    // One block of everything uses the columns as they are (no copy of every value).
-                    let block = start == 0 && end == rows
-                        ? ClickHouseBlock(columns: columns, rowCount: rows)
-                        : ClickHouseBlock(columns: columns.map {
-                            ClickHouseColumn(name: $0.name, type: $0.type, values: Array($0.values[start..<end]))
-                        }, rowCount: end - start)
-                    try await send(try ClientPacket.data(block, compression: config.compression))
-                    start = end
-                }
-                try await send(try ClientPacket.data(ClickHouseBlock(columns: [], rowCount: 0), compression: config.compression))
-                machine.dataSent()
+        try await runInsert(table, columns.map(\.name), settings: settings, queryID: queryID) {
+            var start = 0
+            let step = max(1, blockRows)
+            while start < rows {
+                let end = min(rows, start + step)
+                // One block of everything uses the columns as they are (no copy of every value).
+                let block = start == 0 && end == rows
+                    ? ClickHouseBlock(columns: columns, rowCount: rows)
+                    : ClickHouseBlock(columns: columns.map {
+                        ClickHouseColumn(name: $0.name, type: $0.type, values: Array($0.values[start..<end]))
+                    }, rowCount: end - start)
+                try await self.send(try ClientPacket.data(block, compression: self.config.compression))
+                start = end
             }
         }
     }
@@ -226,7 +214,17 @@ public actor ClickHouseConnection {
     public func insert(into table: String, block: ClickHouseEncodedBlock, settings: [(String, String)] = [],
                        queryID: String = "") async throws {
         guard !block.columns.isEmpty else { throw ClickHouseError(.invalidArgument, "insert needs at least one column") }
-        let names = block.columns.map { "`" + $0.name.replacingBackticks() + "`" }.joined(separator: ", ")
+        try await runInsert(table, block.columns.map(\.name), settings: settings, queryID: queryID) {
+            if block.rowCount > 0 {
+                try await self.send(ClientPacket.data(encoded: block, compression: self.config.compression))
+            }
+        }
+    }
+
+    /// The insert exchange: the query, the server's header, `sendBlocks`, the empty block, the end.
+    private func runInsert(_ table: String, _ columns: [String], settings: [(String, String)], queryID: String,
+                           sendBlocks: () async throws -> Void) async throws {
+        let names = columns.map { "`" + $0.replacingBackticks() + "`" }.joined(separator: ", ")
         try await sendQuery("INSERT INTO \(table) (\(names)) VALUES", settings: settings, queryID: queryID)
         var machine = QueryStateMachine(.insert)
         while true {
@@ -236,9 +234,7 @@ public actor ClickHouseConnection {
             case .fail(let e): throw ClickHouseError(server: e)
             case .violation(let why): throw ClickHouseError(.protocolViolation, "insert: \(why)")
             case .sendData:
-                if block.rowCount > 0 {
-                    try await send(ClientPacket.data(encoded: block, compression: config.compression))
-                }
+                try await sendBlocks()
                 try await send(try ClientPacket.data(ClickHouseBlock(columns: [], rowCount: 0), compression: config.compression))
                 machine.dataSent()
             }
