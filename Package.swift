@@ -116,7 +116,7 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "PgWireTests", dependencies: ["PipeTestSupport", "PgWire"] + nio, exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "ClickHouseNativeTests", dependencies: ["PipeTestSupport", "ClickHouseNative"] + nio,
+        .testTarget(name: "ClickHouseNativeTests", dependencies: ["PipeTestSupport", "ClickHouseNative", "PipeTLS"] + nio,
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),
         .testTarget(name: "S3ClientTests", dependencies: ["PipeTestSupport", "S3Client", "PipeAuth", "HTTPWire", "PipeTLS"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "AvroTests", dependencies: ["PipeTestSupport", "Avro"], swiftSettings: swiftSettings),

@@ -1,5 +1,7 @@
 public import NIOCore
 internal import NIOPosix
+public import PipeTLS
+internal import Logging
 
 /// Where and how to connect.
 public struct ClickHouseConfig: Sendable {
@@ -11,11 +13,17 @@ public struct ClickHouseConfig: Sendable {
     public var compression: ClickHouseCompression
     /// Upper bound of one packet's size while it is being received.
     public var maxPacketSize: Int
+    /// TLS (ClickHouse's `tcp_port_secure`, 9440 by default); nil: plaintext.
+    public var tls: TLSContext?
+    /// The name checked against the server's certificate and sent as SNI; nil: the host.
+    public var tlsServerName: String?
 
     public init(host: String, port: Int = 9000, user: String = "default", password: String = "",
-                database: String = "", compression: ClickHouseCompression = .lz4, maxPacketSize: Int = 1 << 30) {
+                database: String = "", compression: ClickHouseCompression = .lz4, maxPacketSize: Int = 1 << 30,
+                tls: TLSContext? = nil, tlsServerName: String? = nil) {
         self.host = host; self.port = port; self.user = user; self.password = password
         self.database = database; self.compression = compression; self.maxPacketSize = maxPacketSize
+        self.tls = tls; self.tlsServerName = tlsServerName
     }
 }
 
@@ -88,6 +96,15 @@ public actor ClickHouseConnection {
                 .connect(host: config.host, port: config.port).get()
         } catch {
             throw ClickHouseError(.connection, "connect to \(config.host):\(config.port)", cause: error)
+        }
+        if let tls = config.tls {
+            do {
+                try await addTLS(to: channel, context: tls, serverHostname: config.tlsServerName ?? config.host,
+                                 logger: Logger(label: "ClickHouseNative.TLS")).get()
+            } catch {
+                try? await channel.close()
+                throw ClickHouseError(.connection, "TLS with \(config.host):\(config.port)", cause: error)
+            }
         }
         var it = s.makeAsyncIterator()
         var buf: [UInt8] = []

@@ -1,5 +1,6 @@
 import Foundation
 import PipeTestSupport
+import PipeTLS
 import Testing
 @testable import ClickHouseNative
 
@@ -268,4 +269,36 @@ func largeResultArrivesWhole(_ c: ClickHouseCompression) async throws {
     #expect(cols[1].values.last == .string("299999"))
     #expect(r.blocks.count > 1)
     await conn.close()
+}
+
+/// TLS to the server's secure native port (KP_CH_TLS, the test CA's certificate): a query and an
+/// insert work; a client that trusts another CA, or expects another name, is refused.
+@Test func tlsToTheSecurePort() async throws {
+    guard let addr = TestEnv.require("KP_CH_TLS", onMissingInCI: { Issue.record(Comment(rawValue: $0)) }),
+          let ca = TestEnv.require("KP_TLS_CA", onMissingInCI: { Issue.record(Comment(rawValue: $0)) }),
+          let otherCA = TestEnv.require("KP_TLS_OTHER_CA", onMissingInCI: { Issue.record(Comment(rawValue: $0)) }) else { return }
+    let parts = addr.split(separator: ":")
+    func config(_ caFile: String, name: String? = nil) throws -> ClickHouseConfig {
+        ClickHouseConfig(host: String(parts[0]), port: Int(parts[1]) ?? 9440,
+                         tls: try TLSContext(configuration: TLSConfiguration(caFile: caFile)), tlsServerName: name)
+    }
+    let conn = try await ClickHouseConnection.connect(try config(ca))
+    let r = try await conn.query("SELECT 40 + 2")
+    #expect(r.rows.first?.first == .uint(42))
+    let table = TestEnv.unique("kp_chn_tls")
+    _ = try await conn.query("CREATE TABLE default.\(table) (s String) ENGINE = Memory")
+    try await conn.insert(into: "default.\(table)", columns: [try ClickHouseColumn(name: "s", typeName: "String", values: [.string("over tls")])])
+    #expect(try await conn.query("SELECT s FROM default.\(table)").rows == [[.string("over tls")]])
+    _ = try await conn.query("DROP TABLE default.\(table)")
+    await conn.close()
+    for (bad, why) in [(try config(otherCA), "another CA"), (try config(ca, name: "elsewhere.example"), "another name")] {
+        do {
+            let c = try await ClickHouseConnection.connect(bad)
+            await c.close()
+            Issue.record("connected although the client expects \(why)")
+        } catch let e as ClickHouseError {
+            #expect(e.code == .connection, "\(why): \(e)")
+            #expect(e.description.contains("TLS"), "\(why): \(e)")
+        }
+    }
 }

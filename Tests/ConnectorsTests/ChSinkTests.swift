@@ -531,6 +531,32 @@ enum CHT {
 
     // MARK: compression
 
+    /// `click_house:tls` against the server's secure native port; a sink that trusts another CA
+    /// stops at start with an error naming TLS and the address, and no password.
+    @Test func insertsOverTLS() async throws {
+        guard let svc = CHT.services(), let tlsAddr = S3T.env("KP_CH_TLS"), let ca = S3T.env("KP_TLS_CA"),
+              let otherCA = S3T.env("KP_TLS_OTHER_CA") else { return }
+        let t = CHT.name("chtls"), topic = t.replacingOccurrences(of: "_", with: "-")
+        try await CHT.sql(svc, "CREATE TABLE default.\(t) (id UInt64, s String) ENGINE = MergeTree ORDER BY id")
+        try await CHT.produce(svc, topic: topic, lines: #"{"id":1,"s":"a"}"# + "\n" + #"{"id":2,"s":"b"}"# + "\n")
+        func yaml(_ caFile: String, _ name: String) -> String {
+            CHT.yaml(name: name, svc: svc, topics: [topic], group: "g-" + name + topic, table: t)
+                .replacingOccurrences(of: "click_house:\n  addrs: [\(svc.ch)]", with: "click_house:\n  tls: {ca_file: \(caFile)}\n  addrs: [\(tlsAddr)]")
+        }
+        let refused = try BackgroundProcess.pipe(yaml(otherCA, "tlsbad"), in: try S3T.tempDir())
+        defer { refused.killNow() }
+        let status = await refused.wait(seconds: 60)
+        #expect(status == 1, "a sink trusting another CA: \(refused.output.suffix(2000))")
+        #expect(refused.output.contains("TLS") && refused.output.contains(tlsAddr), "\(refused.output.suffix(2000))")
+        #expect(!refused.output.contains(svc.password) || svc.password.isEmpty)
+        let sink = try BackgroundProcess.pipe(yaml(ca, "tls"), in: try S3T.tempDir())
+        defer { sink.killNow() }
+        let n = try await CHT.waitForRows(svc, "default.\(t)", 2, while: sink)
+        #expect(n == 2, "rows: \(n); sink: \(sink.output.suffix(3000))")
+        #expect(await sink.stop(SIGTERM) == 0)
+        #expect(try await CHT.sql(svc, "SELECT id, s FROM default.\(t) ORDER BY id FORMAT TSV") == "1\ta\n2\tb\n")
+    }
+
     @Test func recordsCompressedWithEachCodecAreConsumed() async throws {
         guard let svc = CHT.services() else { return }
         let t = CHT.name("chcodec"), topic = t.replacingOccurrences(of: "_", with: "-")

@@ -212,6 +212,13 @@ final class BackgroundProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Waits for the process to exit by itself: its status, or nil if it still runs after `seconds`.
+    func wait(seconds: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
     /// For `defer`: kills the process if it still runs.
     func killNow() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }

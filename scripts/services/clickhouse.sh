@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ClickHouse 18.16 (Debian clickhouse-server; the newest that runs here) with a private config and data
 # folder, run as user `clickhouse`:
-#   KP_CH_PORT (9000) native protocol, KP_CH_HTTP_PORT (8123) HTTP, KP_CH_INTERSERVER_PORT (9009).
+#   KP_CH_PORT (9000) native protocol, KP_CH_TLS_PORT (9440) native protocol over TLS (the test CA's
+#   server certificate), KP_CH_HTTP_PORT (8123) HTTP, KP_CH_INTERSERVER_PORT (9009).
 # Users: default (no password) and cdc / cdcpass, both from 127.0.0.1 only.
 # ZooKeeper at 127.0.0.1:$KP_ZK_PORT (start zookeeper.sh first) with macros {shard}=01 {replica}=r1,
 # so ReplicatedMergeTree('/clickhouse/tables/{shard}/t', '{replica}') works.
@@ -22,9 +23,12 @@ fi
 SERVER="$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)"
 kp_require_free "$KP_CH_PORT" KP_CH_PORT "ClickHouse (native)"
 kp_require_free "$KP_CH_HTTP_PORT" KP_CH_HTTP_PORT "ClickHouse (HTTP)"
+kp_require_free "$KP_CH_TLS_PORT" KP_CH_TLS_PORT "ClickHouse (native, TLS)"
 kp_require_free "$KP_CH_INTERSERVER_PORT" KP_CH_INTERSERVER_PORT "ClickHouse (interserver)"
 kp_ensure_user "$OSUSER"
-mkdir -p "$DIR"/{data,tmp,user_files,format_schemas,log}
+mkdir -p "$DIR"/{data,tmp,user_files,format_schemas,log,tls}
+kp_ensure_tls
+cp "$KP_TLS_DIR/server.pem" "$KP_TLS_DIR/server.key" "$KP_TLS_DIR/ca.pem" "$DIR/tls/"
 kp_readable_by "$OSUSER" "$DIR"
 
 cat >"$DIR/config.xml" <<XML
@@ -41,6 +45,18 @@ cat >"$DIR/config.xml" <<XML
     <listen_host>127.0.0.1</listen_host>
     <tcp_port>$KP_CH_PORT</tcp_port>
     <http_port>$KP_CH_HTTP_PORT</http_port>
+    <tcp_port_secure>$KP_CH_TLS_PORT</tcp_port_secure>
+    <openSSL>
+        <server>
+            <certificateFile>$DIR/tls/server.pem</certificateFile>
+            <privateKeyFile>$DIR/tls/server.key</privateKeyFile>
+            <verificationMode>none</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
     <interserver_http_port>$KP_CH_INTERSERVER_PORT</interserver_http_port>
     <interserver_http_host>127.0.0.1</interserver_http_host>
     <max_connections>256</max_connections>

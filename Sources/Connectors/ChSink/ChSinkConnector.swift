@@ -4,6 +4,7 @@
 // `kafka:workers_per_topic` members per topic join the group from this process; each has its
 // own consumer and writer (partitions are never shared, so writers do not contend).
 internal import ClickHouseNative
+internal import PipeTLS
 internal import FoundationEssentials
 internal import KafkaWire
 internal import Logging
@@ -31,11 +32,17 @@ public final class ChSinkConnector: Connector {
     }
 
     static func pool(_ ch: ClickHouseSettings) throws -> ClickHouseConnectionPool {
-        guard ch.tls == nil else {
-            throw ConnectorError(.configuration, "ch.Sink: click_house:tls is not supported yet by the native client; use a plain native port (9000) or a TLS tunnel")
+        var tls: TLSContext?
+        if let t = ch.tls {
+            do {
+                tls = try TLSContext(configuration: t.tlsConfiguration)
+            } catch {
+                throw ConnectorError(.configuration, "ch.Sink: click_house:tls", cause: error)
+            }
         }
         let config = ClickHouseConfig(host: "", user: ch.user, password: ch.password, database: ch.database,
-                                      compression: ch.compression == .lz4 ? .lz4 : .none)
+                                      compression: ch.compression == .lz4 ? .lz4 : .none,
+                                      tls: tls, tlsServerName: ch.tls?.serverName)
         do {
             return try ClickHouseConnectionPool(addresses: ch.addrs.map(\.description), config: config, maxConnections: 8)
         } catch {
