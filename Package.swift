@@ -96,7 +96,7 @@ let package = Package(
         .executableTarget(name: "kafka-codegen", path: "Tools/kafka-codegen", swiftSettings: swiftSettings),
         // Benchmark drivers (run by bench/*.sh).
         .executableTarget(name: "pipe-bench",
-                          dependencies: ["Storage", "Codecs", "KafkaWire", "WireCore", "PgWire", "S3Client", "PipeAuth"],
+                          dependencies: ["Storage", "Codecs", "KafkaWire", "WireCore", "PgWire", "S3Client", "PipeAuth", "ClickHouseNative"],
                           path: "Tools/pipe-bench", swiftSettings: swiftSettings),
 
         // Helpers shared by the test targets: where the services are, running the binary.

@@ -6,6 +6,8 @@
 // `ColumnCodec` when the column is finished. The bytes are those `ColumnCodec.writeValues` would
 // write for the same values (tests compare the two).
 
+internal import NIOCore
+
 /// A column being built for an insert. Append one value per row, then `finish()`.
 /// A value type, mutated in place (no reference counting or exclusivity checks per value).
 public struct ClickHouseColumnBuilder: Sendable {
@@ -114,7 +116,7 @@ struct BuilderNode: Sendable {
     let type: ClickHouseType
     let mode: Mode
     /// scalar: the data; nullable: the null map; array: the offsets (UInt64 LE).
-    var data: [UInt8] = []
+    var data = ByteBuffer()
     var children: [BuilderNode] = []
     /// values mode: what `ColumnCodec` serializes at the end.
     var values: [ClickHouseValue] = []
@@ -156,27 +158,27 @@ struct BuilderNode: Sendable {
     }
 
     @inline(__always) mutating func le<T: FixedWidthInteger>(_ v: T) {
-        withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) }
+        data.writeInteger(v, endianness: .little)
     }
 
     mutating func append(bytes p: UnsafeRawBufferPointer) throws {
         switch mode {
         case .nullable:
             try children[0].append(bytes: p)
-            data.append(0)
+            data.writeInteger(UInt8(0))
             rows += 1
         case .scalar:
             switch type {
             case .string:
                 var x = UInt64(p.count)
-                while x >= 0x80 { data.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
-                data.append(UInt8(x))
-                data.append(contentsOf: p)
+                while x >= 0x80 { data.writeInteger(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
+                data.writeInteger(UInt8(x))
+                data.writeBytes(p)
                 rows += 1
             case .fixedString(let n):
                 guard p.count <= n else { throw ColumnCodec.mismatch(type, .bytes(Array(p))) }
-                data.append(contentsOf: p)
-                if p.count < n { data.append(contentsOf: repeatElement(0, count: n - p.count)) }
+                data.writeBytes(p)
+                if p.count < n { data.writeRepeatingByte(0, count: n - p.count) }
                 rows += 1
             default:
                 try append(.bytes(Array(p)))
@@ -205,10 +207,10 @@ struct BuilderNode: Sendable {
             if v == .null {
                 let d = children[0].defaultValue
                 try children[0].append(d)
-                data.append(1)
+                data.writeInteger(UInt8(1))
             } else {
                 try children[0].append(v)
-                data.append(0)
+                data.writeInteger(UInt8(0))
             }
         case .array:
             guard case .array(let a) = v else { throw ColumnCodec.mismatch(type, v) }
@@ -228,7 +230,7 @@ struct BuilderNode: Sendable {
     private mutating func appendScalar(_ v: ClickHouseValue) throws {
         let t = type
         switch t {
-        case .int8, .uint8: data.append(UInt8(truncatingIfNeeded: try ColumnCodec.intValue(t, v)))
+        case .int8, .uint8: data.writeInteger(UInt8(truncatingIfNeeded: try ColumnCodec.intValue(t, v)))
         case .int16, .uint16, .date: le(UInt16(truncatingIfNeeded: try ColumnCodec.intValue(t, v)))
         case .int32, .uint32, .dateTime: le(UInt32(truncatingIfNeeded: try ColumnCodec.intValue(t, v)))
         case .int64, .uint64:
@@ -252,30 +254,30 @@ struct BuilderNode: Sendable {
         case .string:
             guard case .bytes(let b) = v else { throw ColumnCodec.mismatch(t, v) }
             var x = UInt64(b.count)
-            while x >= 0x80 { data.append(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
-            data.append(UInt8(x))
-            data.append(contentsOf: b)
+            while x >= 0x80 { data.writeInteger(UInt8(truncatingIfNeeded: x) | 0x80); x >>= 7 }
+            data.writeInteger(UInt8(x))
+            data.writeBytes(b)
         case .fixedString(let n):
             guard case .bytes(let b) = v, b.count <= n else { throw ColumnCodec.mismatch(t, v) }
-            data.append(contentsOf: b)
-            if b.count < n { data.append(contentsOf: repeatElement(0, count: n - b.count)) }
+            data.writeBytes(b)
+            if b.count < n { data.writeRepeatingByte(0, count: n - b.count) }
         case .uuid:
             guard case .uuid(let b) = v, b.count == 16 else { throw ColumnCodec.mismatch(t, v) }
-            data.append(contentsOf: b[0..<8].reversed()); data.append(contentsOf: b[8..<16].reversed())
+            data.writeBytes(b[0..<8].reversed()); data.writeBytes(b[8..<16].reversed())
         default:
             // Enums (name lookup) and anything else scalar: the codec itself, one value.
             var w = CHWriter()
             try ColumnCodec.writeValues(t, [v], &w)
-            data.append(contentsOf: w.bytes)
+            data.writeBytes(w.bytes)
         }
     }
 
     func write(_ w: inout CHWriter) throws {
         switch mode {
         case .values: try ColumnCodec.writeValues(type, values, &w)
-        case .scalar: w.bytes.append(contentsOf: data)
+        case .scalar: w.bytes.append(contentsOf: data.readableBytesView)
         case .nullable, .array:
-            w.bytes.append(contentsOf: data)
+            w.bytes.append(contentsOf: data.readableBytesView)
             try children[0].write(&w)
         case .tuple:
             for c in children { try c.write(&w) }

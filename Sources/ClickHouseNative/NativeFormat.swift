@@ -21,6 +21,19 @@ public enum ClickHouseNativeFormat {
         return w.bytes
     }
 
+    /// The bytes of a Native file holding blocks of encoded columns (see `ClickHouseColumnBuilder`).
+    public static func encode(_ blocks: [ClickHouseEncodedBlock]) -> [UInt8] {
+        var w = CHWriter()
+        for b in blocks {
+            w.uvarint(UInt64(b.columns.count)); w.uvarint(UInt64(b.rowCount))
+            for c in b.columns {
+                w.string(c.name); w.string(c.type.description)
+                w.bytes.append(contentsOf: c.bytes)
+            }
+        }
+        return w.bytes
+    }
+
     /// The blocks of a Native file. Every count and length is checked against the bytes that are
     /// there before anything is allocated; a file cut short is `.truncated`, bad bytes `.malformed`,
     /// a type we do not know `.unsupportedType` naming it.

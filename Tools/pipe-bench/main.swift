@@ -24,6 +24,8 @@ let commands: [(name: String, usage: String, run: BenchCommand)] = [
      { try await pgoutputBench($0); return 0 }),
     ("s3-bench", "--endpoint URL --key K --secret S --region R --bucket B --phase put|get [--count N] [--size BYTES] [--concurrency C] [--prefix P]   S3 upload/download throughput (bench/s3.sh)",
      s3Bench),
+    ("ch-insert", "--addr H:P --table T --rows N [--block B] [--user U] [--password P] [--native-file F]   ClickHouse native inserts (bench/clickhouse.sh)",
+     chInsert),
 ]
 
 func usage() -> Never {
