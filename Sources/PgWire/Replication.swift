@@ -208,6 +208,8 @@ public final class ReplicationStream: AsyncSequence, Sendable {
         var batch: ArraySlice<BackendMessage> = []
         var done = false
         var sawStopRequest = false
+        /// The WAL end last published to `shared.received`.
+        var published = LSN.zero
         init(decoder: PgOutputDecoder) { self.decoder = decoder }
     }
 
@@ -233,6 +235,12 @@ public final class ReplicationStream: AsyncSequence, Sendable {
                     continue
                 }
                 var action = c.machine.received(m, flushed: .zero, now: 0)
+                if c.machine.received > c.published {
+                    // Every XLogData and keepalive: `receivedLSN` follows the server's WAL end.
+                    let received = c.machine.received
+                    c.published = received
+                    shared.withLock { $0.received = Swift.max($0.received, received) }
+                }
                 if case .sendStatus = action {
                     // Keepalive asking for a reply: answer with the confirmed position.
                     let received = c.machine.received

@@ -74,8 +74,10 @@ import Testing
         let slot = t + "_slot", publication = t + "_pub", prefix = t
         try await PgSourceTestKit.sql(url, Self.schemaSQL.replacingOccurrences(of: "%T", with: t))
         let tables = ["", "_toast", "_full", "_nopk", "_idx"].map { "public.\(t)\($0)" }
+        let port = try await S3T.freePort()
         let dir = try PgSourceTestKit.workdir(PgSourceTestKit.config(
-            name: "types", url: url, slot: slot, publication: publication, tables: tables, topicPrefix: prefix, kafka: kafka))
+            name: "types", url: url, slot: slot, publication: publication, tables: tables, topicPrefix: prefix, kafka: kafka,
+            listen: "127.0.0.1:\(port)"))
         let pipe = try PipeProcess(configIn: dir)
         #expect(await pipe.waitFor("\"streaming\""), "connector did not start: \(pipe.output)")
 
@@ -92,6 +94,18 @@ import Testing
         let full = try await PgSourceTestKit.consume(topic: "\(prefix).public.\(t)_full", kafka: kafka, atLeast: 2)
         let nopk = try await PgSourceTestKit.consume(topic: "\(prefix).public.\(t)_nopk", kafka: kafka, atLeast: 1)
         let idx = try await PgSourceTestKit.consume(topic: "\(prefix).public.\(t)_idx", kafka: kafka, atLeast: 3)
+        // /metrics: 13 changes read from the WAL, 13 records acknowledged by Kafka (the health
+        // table's heartbeats are in neither), positions saved, the slot's lag in bytes.
+        let metrics = await MetricsScrape.waitFor(port: port, "kafka_pipe_state_store_writes_total", atLeast: 1)
+        // The last of the 12 transactions with records is timed once all its records are acknowledged.
+        let out = await MetricsScrape.waitFor(port: port, "kafka_pipe_batch_latency_seconds_count", atLeast: 12)
+        #expect(MetricsScrape.value(out, "kafka_pipe_records_in_total") == 13, "metrics: \(out)")
+        #expect(MetricsScrape.value(out, "kafka_pipe_records_out_total") == 13)
+        #expect((MetricsScrape.value(out, "kafka_pipe_bytes_out_total") ?? 0) > 96_000, "the TOASTed value alone is 96,000 bytes")
+        #expect((MetricsScrape.value(metrics, "kafka_pipe_state_store_writes_total") ?? 0) >= 1, "metrics: \(metrics)")
+        #expect(MetricsScrape.value(out, "kafka_pipe_batch_latency_seconds_count") == 12, "one per transaction with records")
+        let lag = MetricsScrape.value(out, "kafka_pipe_lag{slot=\"\(slot)\"}")
+        #expect(lag != nil && lag! >= 0, "metrics: \(out)")
         #expect(await pipe.stop() == 0, "\(pipe.output)")
         await PgSourceTestKit.dropSlot(url, slot: slot, publication: publication)
 

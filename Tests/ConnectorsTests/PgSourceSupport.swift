@@ -39,14 +39,14 @@ enum PgSourceTestKit {
 
     /// A pg.Source configuration file.
     static func config(name: String, url: String, slot: String, publication: String, tables: [String],
-                       topicPrefix: String, extraPg: String = "", kafka: String) -> String {
+                       topicPrefix: String, extraPg: String = "", kafka: String, listen: String = "") -> String {
         """
         name: \(name)
         class: pg.Source
         log:
           level: info
         http:
-          listen: ""
+          listen: "\(listen)"
         pg:
           url: \(url)
           publication: \(publication)

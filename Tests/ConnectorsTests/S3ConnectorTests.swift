@@ -46,6 +46,7 @@ import Glibc
         let topic = S3T.uniqueName("rt"), bucket = S3T.uniqueName("kp-rt")
         try await S3T.tool(svc, ["mkbucket", bucket])
         let kcat = "'\(svc.kcat)' -b \(svc.kafka) -P -t \(topic) -K: -Z"
+        let hourOfFirst = Int(Date().timeIntervalSince1970) / 3600
         // Binary values and keys, null keys and values, headers with null and non-UTF-8 values.
         let produced = try await Run.shell("""
             set -e
@@ -54,13 +55,40 @@ import Glibc
             seq 1 300 | awk '{print "key" $1 ":value-" $1}' | \(kcat) -H n=1 -H n=2
             """)
         #expect(produced.status == 0, "kcat: \(produced.stderr)")
-        let total = 5 + 2 + 300
+        let extra = 3
+        let total = 5 + 2 + 300 + extra
 
         let dir = try S3T.tempDir()
+        let port = try await S3T.freePort()
         let sink = try BackgroundProcess.pipe(S3T.sinkYAML(name: "rt-sink", svc: svc, bucket: bucket, topic: topic,
-                                                           group: "g-" + topic), in: dir)
+                                                           group: "g-" + topic, listen: "127.0.0.1:\(port)"), in: dir)
         defer { sink.killNow() }
+        let firstDump = try await Self.waitForRows(svc, bucket: bucket, prefix: topic + "/", count: total - extra, while: sink)
+        // /metrics once the first records are stored: records in and out, every partition's lag 0.
+        let m1 = await MetricsScrape.waitFor(port: port, "kafka_pipe_records_out_total", atLeast: Double(total - extra))
+        #expect(MetricsScrape.value(m1, "kafka_pipe_records_in_total") == Double(total - extra), "metrics: \(m1)")
+        #expect(MetricsScrape.value(m1, "kafka_pipe_records_out_total") == Double(total - extra))
+        #expect((MetricsScrape.value(m1, "kafka_pipe_bytes_in_total") ?? 0) > 0)
+        #expect((MetricsScrape.value(m1, "kafka_pipe_bytes_out_total") ?? 0) > 0)
+        #expect((MetricsScrape.value(m1, "kafka_pipe_batch_latency_seconds_count") ?? 0) >= 1)
+        #expect(MetricsScrape.value(m1, "kafka_pipe_errors_total{kind=\"s3\"}") == 0)
+        let lags = m1.split(separator: "\n").filter { $0.hasPrefix("kafka_pipe_lag{") && $0.contains("topic=\"\(topic)\"") }
+        #expect(!lags.isEmpty && lags.allSatisfy { $0.hasSuffix("} 0") }, "lags: \(lags)")
+        // A few more records into partition 0: appended to its newest object (a merge writes the
+        // old key into the state store and removes it again).
+        let more = try await Run.shell("printf 'm1:x\\nm2:y\\nm3:z\\n' | \(kcat) -p 0")
+        #expect(more.status == 0, "kcat: \(more.stderr)")
+        let merges = Int(Date().timeIntervalSince1970) / 3600 == hourOfFirst && firstDump.rows["\(topic)/0"] != nil
         let dump = try await Self.waitForRows(svc, bucket: bucket, prefix: topic + "/", count: total, while: sink)
+        let m2 = await MetricsScrape.waitFor(port: port, "kafka_pipe_records_out_total", atLeast: Double(total))
+        #expect(MetricsScrape.value(m2, "kafka_pipe_records_in_total") == Double(total), "metrics: \(m2)")
+        #expect(MetricsScrape.value(m2, "kafka_pipe_records_out_total") == Double(total))
+        if merges {
+            let writes = (MetricsScrape.value(m2, "kafka_pipe_state_store_writes_total") ?? 0)
+                - (MetricsScrape.value(m1, "kafka_pipe_state_store_writes_total") ?? 0)
+            #expect(writes == 2, "the merge's pending key written and removed: \(m2)")
+        }
+        #expect(MetricsScrape.value(m2, "kafka_pipe_lag{partition=\"0\",topic=\"\(topic)\"}") == 0)
         #expect(await sink.stop(SIGTERM) == 0, "sink output: \(sink.output)")
         Self.expectExactlyOnce(dump.rows, count: total, "s3.Sink")
         #expect(dump.countsMatch, "x-amz-meta-count differs from the line count")
@@ -180,7 +208,9 @@ import Glibc
         try await S3T.tool(svc, ["put", bucket, topic, "2", "10", "\(rows)"], timeout: 300)
         let total = 2 * 10 * rows
         let dir = try S3T.tempDir()
-        let yaml = S3T.backupYAML(name: "bcrash", svc: svc, broker: svc.kafka, bucket: bucket, topics: [topic])
+        let port = try await S3T.freePort()
+        let yaml = S3T.backupYAML(name: "bcrash", svc: svc, broker: svc.kafka, bucket: bucket, topics: [topic],
+                                  listen: "127.0.0.1:\(port)")
         let first = try BackgroundProcess.pipe(yaml, in: dir)
         defer { first.killNow() }
         // Kill it once it has written something, before it is done.
@@ -191,8 +221,17 @@ import Glibc
             if written > rows / 2 || !first.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
+        // /metrics half-way: an object read, its position written, no more acknowledged than read.
+        let metrics = await MetricsScrape.text(port: port)
         let wasRunning = first.isRunning
         _ = await first.stop(SIGKILL)
+        if wasRunning {
+            let recordsIn = MetricsScrape.value(metrics, "kafka_pipe_records_in_total") ?? -1
+            #expect(recordsIn >= Double(rows), "metrics: \(metrics)")
+            #expect((MetricsScrape.value(metrics, "kafka_pipe_bytes_in_total") ?? 0) > 0)
+            #expect((MetricsScrape.value(metrics, "kafka_pipe_records_out_total") ?? -1) <= recordsIn)
+            #expect((MetricsScrape.value(metrics, "kafka_pipe_state_store_writes_total") ?? 0) >= 1)
+        }
         #expect(wasRunning, "the backup finished before it could be killed; raise KP_S3_BACKUP_ROWS")
         let values = try await S3T.countRecords(svc, broker: svc.kafka, topic: topic)
         #expect(values.count < total)

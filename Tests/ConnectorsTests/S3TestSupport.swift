@@ -123,12 +123,12 @@ enum S3T {
 
     static func sinkYAML(name: String, svc: Services, endpoint: String? = nil, broker: String? = nil, bucket: String,
                          topic: String, group: String, batchSize: Int = 1000, timeout: String = "500ms",
-                         interval: String = "1h") -> String {
+                         interval: String = "1h", listen: String = "") -> String {
         """
         name: \(name)
         class: s3.Sink
         log: {level: info}
-        http: {listen: ""}
+        http: {listen: "\(listen)"}
         kafka:
           brokers: [\(broker ?? svc.kafka)]
           group: \(group)
@@ -141,12 +141,13 @@ enum S3T {
     }
 
     static func backupYAML(name: String, svc: Services, broker: String, bucket: String, topics: [String],
-                           since: String = "2000-01-01 00:00:00", to: String = "2099-12-31 23:59:59") -> String {
+                           since: String = "2000-01-01 00:00:00", to: String = "2099-12-31 23:59:59",
+                           listen: String = "") -> String {
         """
         name: \(name)
         class: s3.Backup
         log: {level: info}
-        http: {listen: ""}
+        http: {listen: "\(listen)"}
         kafka:
           brokers: [\(broker)]
         s3: {endpoint: "\(svc.s3)", bucket: \(bucket), id: \(svc.key), secret: "\(svc.secret)"}

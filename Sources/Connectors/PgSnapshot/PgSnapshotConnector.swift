@@ -59,10 +59,18 @@ public struct PgSnapshotConnector: Connector {
     }
 
     public func run() async throws {
-        let postgres = try await connectPostgres()
+        let postgres: PostgresConnection
+        do {
+            postgres = try await connectPostgres()
+        } catch {
+            ConnectorMetrics.countError(error)
+            throw error
+        }
         do {
             try await runSnapshot(postgres)
         } catch {
+            // pg.Snapshot does not retry: the error that ends the run is counted.
+            ConnectorMetrics.countError(error)
             await postgres.close()
             throw error
         }
@@ -155,6 +163,7 @@ public struct PgSnapshotConnector: Connector {
         for t in tables { batch.delete(SnapshotTableProgress.key(for: t)) }
         do {
             try await state.write(batch)
+            Counter(label: PipeMetric.stateStoreWrites).increment()
         } catch {
             throw ConnectorError(.stateStore, "clearing the completed snapshot's progress", cause: error)
         }

@@ -61,6 +61,7 @@ struct TableCopier {
         let progress = ProgressReporter(label: label, unit: "rows", total: max(0, total - saved.rows), logger: logger)
         let recordsOut = Counter(label: PipeMetric.recordsOut, dimensions: [("table", "\(table)")])
         let bytesOut = Counter(label: PipeMetric.bytesOut, dimensions: [("table", "\(table)")])
+        let stateWrites = Counter(label: PipeMetric.stateStoreWrites)
         logger.info("copying table", metadata: [
             "table": "\(table)", "topic": "\(topic)", "rows": "\(total)", "already_copied": "\(saved.rows)",
         ])
@@ -92,6 +93,7 @@ struct TableCopier {
                 if resumable {
                     do {
                         try await state.put(SnapshotTableProgress.key(for: table), saved.encoded)
+                        stateWrites.increment()
                     } catch {
                         throw ConnectorError(.stateStore, "saving the snapshot position of \(table)", cause: error)
                     }
@@ -118,6 +120,7 @@ struct TableCopier {
             saved.status = .done
             do {
                 try await state.put(SnapshotTableProgress.key(for: table), saved.encoded)
+                stateWrites.increment()
             } catch {
                 throw ConnectorError(.stateStore, "saving the snapshot position of \(table)", cause: error)
             }

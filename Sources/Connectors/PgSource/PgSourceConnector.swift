@@ -38,20 +38,24 @@ public struct PgSourceConnector: Connector {
     public func run() async throws {
         let logger = environment.logger
         let control = PgSourceControl()
+        let metrics = PgSourceMetrics(slot: settings.slot)
         var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(30))
         environment.readiness.setNotReady("connecting")
         try await withGracefulShutdownHandler {
             while !Task.isCancelled && !control.isStopping {
-                let session = PgSourceSession(environment: environment, settings: settings, control: control)
+                let session = PgSourceSession(environment: environment, settings: settings, control: control,
+                                              metrics: metrics)
                 do {
                     try await session.run()
                     if control.isStopping || Task.isCancelled { break }
                     backoff.reset()
                 } catch let error as ConnectorError where !error.isRetriable {
+                    ConnectorMetrics.errors(ConnectorMetrics.kind(error.code)).increment()
                     environment.readiness.setNotReady("failed")
                     throw error
                 } catch {
                     if control.isStopping || Task.isCancelled { break }
+                    ConnectorMetrics.errors(ConnectorMetrics.kind(PgSourceSession.classify(error, "").code)).increment()
                     if session.madeProgress { backoff.reset() }
                     let delay = backoff.next()
                     environment.readiness.setNotReady("reconnecting: \(error)")

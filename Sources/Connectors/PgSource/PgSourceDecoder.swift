@@ -38,6 +38,9 @@ struct PgSourceDecoder: Sendable {
     private var commitMillis: Int64 = 0
     private var skipping = false
     private var inTransaction = false
+    /// Insert, update and delete messages of configured tables handled so far (not those of
+    /// transactions delivered before `skipBefore`).
+    private(set) var changes = 0
 
     init(settings: PgSourceSettings, primaryKeys: [TableName: [String]], topics: TopicSetup, skipBefore: LSN) {
         self.settings = settings
@@ -72,10 +75,12 @@ struct PgSourceDecoder: Sendable {
             return .none
         case .insert(_, let oid, let newTuple):
             guard !skipping, let rel = try relation(oid), let topic = rel.topic else { return .none }
+            changes += 1
             let values = try texts(newTuple, rel, "insert")
             return .records([record(rel, topic, event.header.walStart, op: .create, values: values.texts, omit: values.unchanged)])
         case .update(_, let oid, let oldKey, let oldTuple, let newTuple):
             guard !skipping, let rel = try relation(oid), let topic = rel.topic else { return .none }
+            changes += 1
             var values = try texts(newTuple, rel, "update")
             if values.unchanged.contains(true), let oldTuple {
                 // REPLICA IDENTITY FULL: an unchanged TOASTed value is in the old row.
@@ -94,7 +99,9 @@ struct PgSourceDecoder: Sendable {
             return .records([record(rel, topic, event.header.walStart, op: .update, values: values.texts,
                                     omit: values.unchanged, keyValues: keyValues)])
         case .delete(_, let oid, let oldKey, let oldTuple):
+            if !skipping, settings.skipDelete, relations[oid]?.topic != nil { changes += 1 }
             guard !skipping, !settings.skipDelete, let rel = try relation(oid), let topic = rel.topic else { return .none }
+            changes += 1
             let values: (texts: [String?], unchanged: [Bool])
             if let old = oldTuple ?? oldKey {
                 values = try texts(old, rel, "delete")

@@ -1,3 +1,4 @@
+import CoreMetrics
 import KafkaWire
 import Logging
 import NIOCore
@@ -12,16 +13,18 @@ final class PgSourceSession: Sendable {
     let environment: ConnectorEnvironment
     let settings: PgSourceSettings
     let control: PgSourceControl
+    let metrics: PgSourceMetrics
     private let progress = Atomic<Bool>(false)
     private let lastMessage = Mutex(ContinuousClock.now)
 
     /// Whether this session saved a position (a later failure then restarts the backoff).
     var madeProgress: Bool { progress.load(ordering: .relaxed) }
 
-    init(environment: ConnectorEnvironment, settings: PgSourceSettings, control: PgSourceControl) {
+    init(environment: ConnectorEnvironment, settings: PgSourceSettings, control: PgSourceControl, metrics: PgSourceMetrics) {
         self.environment = environment
         self.settings = settings
         self.control = control
+        self.metrics = metrics
     }
 
     private var logger: Logger { environment.logger }
@@ -151,10 +154,13 @@ final class PgSourceSession: Sendable {
     }
 
     /// Upserts this slot's row of the health table: a tiny transaction that lets the slot advance
-    /// while the tables are idle. It is never produced.
+    /// while the tables are idle. It is never produced. The server's end of WAL it returns feeds
+    /// the lag metric.
     private func heartbeat(_ c: PostgresConnection, doing: String) async throws {
-        _ = try await sql(c, "INSERT INTO \(healthTableSQL) (slot, ts) VALUES ($1, now()) ON CONFLICT (slot) DO UPDATE SET ts = excluded.ts",
-                          [.text(settings.slot)], doing: doing)
+        let rows = try await sql(c, "INSERT INTO \(healthTableSQL) (slot, ts) VALUES ($1, now()) ON CONFLICT (slot) DO UPDATE SET ts = excluded.ts "
+                                 + "RETURNING pg_catalog.pg_current_wal_lsn()::text",
+                                 [.text(settings.slot)], doing: doing)
+        if let end = rows.first?.string(0).flatMap({ LSN($0) }) { metrics.serverWALEnd(end) }
     }
 
     /// The position to start from, after checking the saved one against the slot (SPEC §3).
@@ -246,18 +252,21 @@ final class PgSourceSession: Sendable {
                 environment.readiness.setReady()
                 lastMessage.withLock { $0 = .now }
 
-                let acker = PgSourceAcker()
+                let acker = PgSourceAcker(metrics: metrics)
+                let metrics = self.metrics
                 let namespace = self.namespace
                 let readiness = environment.readiness
                 group.addTask {
                     try await acker.run { lsn in
                         do {
                             try await namespace.put(PgSourceConnector.positionKey, string: lsn.description)
+                            metrics.stateWrites.increment()
                         } catch {
                             throw ConnectorError(.stateStore, "saving position \(lsn) of connector \(self.environment.name)",
                                                  cause: error)
                         }
                         stream.confirm(flushed: lsn)
+                        metrics.updateLag(stream)
                         self.progress.store(true, ordering: .relaxed)
                         readiness.progress()
                     }
@@ -295,6 +304,8 @@ final class PgSourceSession: Sendable {
                          acker: PgSourceAcker) async throws {
         var decoder = decoder
         defer { acker.finish() }
+        var changes = decoder.changes
+        var recordsSinceCommit = false
         while true {
             let next: ReplicationEvent?
             do {
@@ -306,7 +317,12 @@ final class PgSourceSession: Sendable {
             }
             guard let event = next else { break }
             lastMessage.withLock { $0 = .now }
-            switch try decoder.handle(event) {
+            let output = try decoder.handle(event)
+            if decoder.changes != changes {
+                metrics.recordsIn.increment(by: decoder.changes - changes)
+                changes = decoder.changes
+            }
+            switch output {
             case .none:
                 break
             case .records(let records):
@@ -318,10 +334,12 @@ final class PgSourceSession: Sendable {
                     } catch {
                         throw ConnectorError(.kafka, "producing to topic \(r.topic)", cause: error)
                     }
-                    acker.push(.record(future))
+                    acker.push(.record(future, bytes: r.key.count + (r.value?.count ?? 0)))
+                    recordsSinceCommit = true
                 }
             case .commit(let end):
-                acker.push(.commit(end))
+                acker.push(.commit(end, since: recordsSinceCommit ? ContinuousClock.now : nil))
+                recordsSinceCommit = false
             }
         }
         if !control.isStopping {
@@ -337,6 +355,7 @@ final class PgSourceSession: Sendable {
         while !Task.isCancelled {
             try await Task.sleep(for: settings.heartbeat)
             try await heartbeat(query, doing: "heartbeat to \(settings.healthTable)")
+            metrics.updateLag(stream)
             do {
                 try await stream.sendStandbyStatus()
             } catch {
@@ -356,15 +375,19 @@ final class PgSourceSession: Sendable {
 /// most one save per 200 ms.
 final class PgSourceAcker: Sendable {
     enum Item: Sendable {
-        case record(DeliveryFuture)
-        case commit(LSN)
+        /// A produced record and its key + value bytes.
+        case record(DeliveryFuture, bytes: Int)
+        /// A transaction's end; `since`: when its commit arrived, if it had records (batch latency).
+        case commit(LSN, since: ContinuousClock.Instant?)
     }
 
     private let stream: AsyncStream<Item>
     private let continuation: AsyncStream<Item>.Continuation
     private let queued = Atomic<Int>(0)
+    private let metrics: PgSourceMetrics
 
-    init() {
+    init(metrics: PgSourceMetrics) {
+        self.metrics = metrics
         (stream, continuation) = AsyncStream.makeStream(of: Item.self)
     }
 
@@ -382,14 +405,18 @@ final class PgSourceAcker: Sendable {
         for await item in stream {
             let left = queued.subtract(1, ordering: .relaxed).newValue
             switch item {
-            case .record(let future):
+            case .record(let future, let bytes):
                 do {
                     _ = try await future.get()
                 } catch {
                     throw ConnectorError(.kafka, "Kafka did not acknowledge a record for \(future.topic)/\(future.partition)",
                                          cause: error)
                 }
-            case .commit(let lsn):
+                metrics.recordsOut.increment()
+                metrics.bytesOut.increment(by: bytes)
+            case .commit(let lsn, let since):
+                // Every record before the commit is acknowledged.
+                if let since { metrics.latency.recordNanoseconds(ConnectorMetrics.nanoseconds(.now - since)) }
                 pending = lsn
             }
             if let p = pending, left == 0 || ContinuousClock.now - lastSave >= .milliseconds(200) {

@@ -10,6 +10,7 @@
 // order), so exactly those are marked restored. This assumes no other producer writes to the
 // partition during a restore.
 internal import Codecs
+internal import CoreMetrics
 public import KafkaWire
 internal import Logging
 internal import NIOCore
@@ -24,6 +25,14 @@ public final class S3BackupConnector: Connector {
     public let className = "s3.Backup"
     let environment: ConnectorEnvironment
     let settings: S3BackupSettings
+
+    /// Lines read from objects and the objects' (gzip'd) bytes.
+    let recordsIn = Counter(label: PipeMetric.recordsIn)
+    let bytesIn = Counter(label: PipeMetric.bytesIn)
+    /// Records Kafka acknowledged and their key + value bytes.
+    let recordsOut = Counter(label: PipeMetric.recordsOut)
+    let bytesOut = Counter(label: PipeMetric.bytesOut)
+    let stateWrites = Counter(label: PipeMetric.stateStoreWrites)
 
     public init(environment: ConnectorEnvironment) throws {
         guard case .s3Backup(let s) = environment.configuration.connector else {
@@ -47,12 +56,27 @@ public final class S3BackupConnector: Connector {
                 group.cancelAll()
             }
         } catch {
+            if !(error is S3ConnectorError) { ConnectorMetrics.errors(Self.errorKind(error)).increment() }
             await s3.shutdown()
             await cluster.shutdown()
             throw error
         }
         await s3.shutdown()
         await cluster.shutdown()
+    }
+
+    /// The `kind` of `kafka_pipe_errors_total` of an error not counted where it was made.
+    static func errorKind(_ error: any Error) -> String {
+        if error is S3Error { return "s3" }
+        if error is KafkaWireError { return "kafka" }
+        if error is StorageError { return "state_store" }
+        return ConnectorMetrics.kind(error)
+    }
+
+    /// An error of this connector, counted in `kafka_pipe_errors_total{kind}`.
+    static func failure(_ kind: String, _ description: String) -> S3ConnectorError {
+        ConnectorMetrics.errors(kind).increment()
+        return S3ConnectorError(description)
     }
 
     struct PartitionPlan {
@@ -76,7 +100,7 @@ public final class S3BackupConnector: Connector {
             do {
                 listed = try await s3.listAll(bucket: bucket, prefix: topic + "/")
             } catch {
-                throw S3ConnectorError("s3.Backup: listing \(topic)/ in bucket \(bucket) failed: \(error)")
+                throw Self.failure("s3", "s3.Backup: listing \(topic)/ in bucket \(bucket) failed: \(error)")
             }
             var byPartition: [Int32: [S3ObjectKey]] = [:]
             for o in listed {
@@ -102,9 +126,9 @@ public final class S3BackupConnector: Connector {
             if code == .unknownTopicOrPartition || (t?.partitions.isEmpty ?? true) {
                 toCreate.append(.init(name: topic, partitions: count))
             } else if code.isError {
-                throw S3ConnectorError("s3.Backup: metadata of topic \(topic): \(code)")
+                throw Self.failure("kafka", "s3.Backup: metadata of topic \(topic): \(code)")
             } else if let t, t.partitions.count < Int(count) {
-                throw S3ConnectorError("s3.Backup: topic \(topic) has \(t.partitions.count) partitions but the backup holds partition \(count - 1); add partitions first")
+                throw Self.failure("configuration", "s3.Backup: topic \(topic) has \(t.partitions.count) partitions but the backup holds partition \(count - 1); add partitions first")
             }
         }
         if !toCreate.isEmpty {
@@ -159,6 +183,7 @@ public final class S3BackupConnector: Connector {
             batch.put(restoredKey, string: restored.text)
             batch.delete(inflightKey)
             try await state.write(batch)
+            stateWrites.increment()
         }
 
         for key in plan.objects {
@@ -171,6 +196,7 @@ public final class S3BackupConnector: Connector {
             if !todo.isEmpty {
                 let end = try await endOffset(topic: topic, partition: partition, admin: admin)
                 try await state.put(inflightKey, string: "\(end)\n\(key)")
+                stateWrites.increment()
                 // Awaiting every record's future costs a thread hop each; instead the last one is
                 // awaited (its failure surfaces) and the partition must have grown by exactly the
                 // rows sent (flush waits until every batch is settled).
@@ -184,14 +210,17 @@ public final class S3BackupConnector: Connector {
                 _ = try await lastFuture?.get()
                 let grown = try await endOffset(topic: topic, partition: partition, admin: admin) - end
                 guard grown == Int64(todo.count) else {
-                    throw S3ConnectorError("s3.Backup: \(topic)/\(partition): \(todo.count) records of \(key) sent but the partition grew by \(grown); another producer writes to it, or records were refused")
+                    throw Self.failure("kafka", "s3.Backup: \(topic)/\(partition): \(todo.count) records of \(key) sent but the partition grew by \(grown); another producer writes to it, or records were refused")
                 }
+                recordsOut.increment(by: todo.count)
+                bytesOut.increment(by: todo.reduce(0) { $0 + ($1.key?.count ?? 0) + ($1.value?.count ?? 0) })
             }
             if let lo = rows.map(\.offset).min(), let hi = rows.map(\.offset).max() { restored.insert(lo, hi) }
             var batch = StateBatch()
             batch.put(restoredKey, string: restored.text)
             batch.delete(inflightKey)
             try await state.write(batch)
+            stateWrites.increment()
             progress.advance(by: Int64(rows.count))
             environment.readiness.progress()
         }
@@ -213,18 +242,18 @@ public final class S3BackupConnector: Connector {
                 return offset
             }
             guard let p = r.first(where: { $0.topic == topic && $0.partition == partition }) else {
-                throw S3ConnectorError("s3.Backup: fetch of \(topic)/\(partition) returned nothing")
+                throw Self.failure("kafka", "s3.Backup: fetch of \(topic)/\(partition) returned nothing")
             }
             if let e = p.error {
                 // tansu leaves a partition out of the response when nothing is at or after the offset.
                 if e.code == .protocolViolation { return offset }
-                throw S3ConnectorError("s3.Backup: end offset of \(topic)/\(partition): \(e)")
+                throw Self.failure("kafka", "s3.Backup: end offset of \(topic)/\(partition): \(e)")
             }
             if p.records.isEmpty && p.nextOffset <= offset { return max(offset, p.highWatermark) }
             offset = max(p.nextOffset, offset)
             if offset >= p.highWatermark && p.records.isEmpty { return offset }
         }
-        throw S3ConnectorError("s3.Backup: the end of \(topic)/\(partition) keeps moving")
+        throw Self.failure("kafka", "s3.Backup: the end of \(topic)/\(partition) keeps moving")
     }
 
     private func load(_ key: S3ObjectKey, s3: S3Client) async throws -> [S3Row] {
@@ -232,13 +261,16 @@ public final class S3BackupConnector: Connector {
         do {
             body = try await s3.getObject(bucket: settings.s3.bucket, key: key.description).1
         } catch {
-            throw S3ConnectorError("s3.Backup: reading \(key) failed: \(error)")
+            throw Self.failure("s3", "s3.Backup: reading \(key) failed: \(error)")
         }
+        bytesIn.increment(by: body.count)
         do {
             let content = try S3LineFormat.gunzip(body)
-            return try S3LineFormat.rows(content)
+            let rows = try S3LineFormat.rows(content)
+            recordsIn.increment(by: rows.count)
+            return rows
         } catch {
-            throw S3ConnectorError("s3.Backup: object \(key) in bucket \(settings.s3.bucket) is not gzip'd JSON lines: \(error)")
+            throw Self.failure("invalid_data", "s3.Backup: object \(key) in bucket \(settings.s3.bucket) is not gzip'd JSON lines: \(error)")
         }
     }
 }

@@ -8,6 +8,7 @@
 // key into the state store before the new object is uploaded and removes it after the old one
 // is deleted; a restart finishes (or drops, when the new object never arrived) what is pending.
 internal import Codecs
+internal import CoreMetrics
 internal import FoundationEssentials
 public import KafkaWire
 internal import Logging
@@ -57,6 +58,7 @@ public final class S3SinkConnector: Connector {
         do {
             try await s3.headBucket(settings.s3.bucket)
         } catch {
+            ConnectorMetrics.errors("s3").increment()
             throw S3ConnectorError("s3.Sink: bucket \(settings.s3.bucket) at \(settings.s3.endpoint) is not usable: \(error)")
         }
         let writer = S3SinkWriter(settings: settings, s3: s3, state: environment.store.namespace(environment.name),
@@ -143,6 +145,20 @@ final class S3SinkWriter: @unchecked Sendable {
     private var buffers: [TopicPartition: Buffer] = [:]
     private var buffered = 0
     private var newest: [String: Newest?] = [:]
+    /// `kafka_pipe_lag{topic, partition}`: records between the last fetched one and the high watermark.
+    private var lagGauges: [TopicPartition: Gauge] = [:]
+
+    /// Records and bytes (key + value) fetched from Kafka.
+    let recordsIn = Counter(label: PipeMetric.recordsIn)
+    let bytesIn = Counter(label: PipeMetric.bytesIn)
+    /// Records in uploaded objects (the new ones, not those a merge carried over) and the bytes uploaded.
+    let recordsOut = Counter(label: PipeMetric.recordsOut)
+    let bytesOut = Counter(label: PipeMetric.bytesOut)
+    /// Per upload: from the start of storing a chunk (listing, merging, gzip) to S3's answer.
+    let latency = Timer(label: PipeMetric.batchLatency)
+    let stateWrites = Counter(label: PipeMetric.stateStoreWrites)
+    let s3Errors = ConnectorMetrics.errors("s3")
+    let kafkaErrors = ConnectorMetrics.errors("kafka")
 
     init(settings: S3SinkSettings, s3: S3Client, state: StateNamespace, logger: Logger, readiness: Readiness) {
         self.settings = settings
@@ -159,6 +175,14 @@ final class S3SinkWriter: @unchecked Sendable {
 
     func add(_ batch: ConsumerBatch) async throws {
         try await lock.withLock {
+            let tp = batch.topicPartition
+            var bytes = 0
+            for r in batch.records { bytes += (r.value?.readableBytes ?? 0) + (r.key?.readableBytes ?? 0) }
+            recordsIn.increment(by: batch.records.count)
+            bytesIn.increment(by: bytes)
+            let gauge = lagGauges[tp] ?? Gauge(label: PipeMetric.lag, dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
+            lagGauges[tp] = gauge
+            gauge.record(max(0, batch.highWatermark - batch.nextOffset))
             var b = buffers[batch.topicPartition] ?? Buffer()
             if b.records.isEmpty { b.since = .now }
             if let lastBuffered = b.records.last?.offset {
@@ -228,6 +252,7 @@ final class S3SinkWriter: @unchecked Sendable {
             try await consumer.commit(offsets)
             readiness.progress()
         } catch {
+            kafkaErrors.increment()
             // Stored but not committed: a replay is skipped or trimmed against the stored objects.
             logger.warning("s3.Sink: offset commit failed (records are stored; a replay will be skipped)",
                            metadata: ["error": "\(error)"])
@@ -248,6 +273,7 @@ final class S3SinkWriter: @unchecked Sendable {
                 return
             } catch {
                 failures += 1
+                s3Errors.increment()
                 // What S3 holds may have changed meanwhile: list again before the next merge.
                 newest = [:]
                 readiness.setNotReady("S3 unavailable: \(error.code)")
@@ -272,6 +298,7 @@ final class S3SinkWriter: @unchecked Sendable {
     }
 
     private func store(topic: String, partition: Int32, bucketTime: Int64, records all: [KafkaRecord]) async throws(S3Error) {
+        let started = ContinuousClock.now
         let prefix = S3ObjectKey.prefix(topic: topic, bucketTime: bucketTime, partition: partition)
         let current = try await newestObject(prefix: prefix)
         var records = all
@@ -317,16 +344,19 @@ final class S3SinkWriter: @unchecked Sendable {
             let pendingKey = "pending-delete/" + current.key.description
             do {
                 try await state.put(pendingKey, string: newKey.description)
+                stateWrites.increment()
             } catch {
                 throw S3Error(.invalidArgument, "state store: \(error)")
             }
             try await s3.putObject(bucket: bucket, key: newKey.description, body: oldBody, contentType: "application/gzip",
                                    metadata: ["count": String(count)])
+            uploaded(records: records.count, bytes: oldBody.count, since: started)
             newest[prefix] = .some(Newest(key: newKey, size: oldBody.count, body: oldBody, count: count))
             do {
                 try await s3.deleteObject(bucket: bucket, key: current.key.description)
-                try? await state.delete(pendingKey)
+                if (try? await state.delete(pendingKey)) != nil { stateWrites.increment() }
             } catch {
+                s3Errors.increment()
                 logger.warning("s3.Sink: delete of the merged object failed; kept in the state store and retried",
                                metadata: ["key": "\(current.key.description)", "error": "\(error)"])
             }
@@ -334,9 +364,16 @@ final class S3SinkWriter: @unchecked Sendable {
             let key = S3ObjectKey(topic: topic, bucketTime: bucketTime, partition: partition, first: first, last: last)
             try await s3.putObject(bucket: bucket, key: key.description, body: member, contentType: "application/gzip",
                                    metadata: ["count": String(records.count)])
+            uploaded(records: records.count, bytes: member.count, since: started)
             newest[prefix] = .some(Newest(key: key, size: member.count, body: member, count: records.count))
         }
         logger.debug("s3.Sink: stored", metadata: ["prefix": "\(prefix)", "first": "\(first)", "last": "\(last)"])
+    }
+
+    private func uploaded(records: Int, bytes: Int, since: ContinuousClock.Instant) {
+        recordsOut.increment(by: records)
+        bytesOut.increment(by: bytes)
+        latency.recordNanoseconds(ConnectorMetrics.nanoseconds(.now - since))
     }
 
     /// Deletes the objects a merge replaced, as recorded in the state store. The old object goes
@@ -353,6 +390,7 @@ final class S3SinkWriter: @unchecked Sendable {
             let old = String(key.dropFirst("pending-delete/".count))
             guard let oldKey = S3ObjectKey(parsing: old) else {
                 try await state.delete(key)
+                stateWrites.increment()
                 continue
             }
             var backoff = Backoff(initial: .milliseconds(200), maximum: .seconds(5))
@@ -370,8 +408,10 @@ final class S3SinkWriter: @unchecked Sendable {
                         logger.info("s3.Sink: a merge did not finish; its old object stays", metadata: ["key": "\(old)"])
                     }
                     try await state.delete(key)
+                    stateWrites.increment()
                     break
                 } catch let e as S3Error {
+                    s3Errors.increment()
                     logger.warning("s3.Sink: pending delete failed", metadata: ["key": "\(old)", "error": "\(e)"])
                     if !wait { return }
                     try await backoff.wait()
