@@ -1,5 +1,6 @@
-import CoreMetrics
-import PipeRuntime
+internal import CoreMetrics
+internal import KafkaWire
+internal import PipeRuntime
 
 /// Helpers for the standard metrics (`PipeMetric`) that several connectors share.
 enum ConnectorMetrics {
@@ -37,5 +38,25 @@ enum ConnectorMetrics {
     static func nanoseconds(_ d: Duration) -> Int64 {
         let c = d.components
         return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+    }
+}
+
+/// What a sink's group member counts of each fetched batch: records and bytes (key + value) in,
+/// and `kafka_pipe_lag{topic,partition}` (records between the batch's end and the high watermark).
+/// Used under the owner's lock.
+struct ConsumerIntakeMetrics {
+    let recordsIn = Counter(label: PipeMetric.recordsIn)
+    let bytesIn = Counter(label: PipeMetric.bytesIn)
+    private var lag: [TopicPartition: Gauge] = [:]
+
+    mutating func record(_ batch: ConsumerBatch) {
+        var bytes = 0
+        for r in batch.records { bytes += (r.value?.readableBytes ?? 0) + (r.key?.readableBytes ?? 0) }
+        recordsIn.increment(by: batch.records.count)
+        bytesIn.increment(by: bytes)
+        let tp = batch.topicPartition
+        let gauge = lag[tp] ?? Gauge(label: PipeMetric.lag, dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
+        lag[tp] = gauge
+        gauge.record(max(0, batch.highWatermark - batch.nextOffset))
     }
 }

@@ -85,13 +85,11 @@ final class ChSinkWriter: @unchecked Sendable {
 
     // Guarded by `lock`.
     private var parts: [TopicPartition: Part] = [:]
-    /// `kafka_pipe_lag{topic, partition}`: records between the last fetched one and the high watermark.
-    private var lagGauges: [TopicPartition: Gauge] = [:]
+    /// Records and bytes in, lag per partition.
+    private var intake = ConsumerIntakeMetrics()
     private var schemas: [String: ChTableSchema] = [:]
 
-    let recordsIn: Counter
     let recordsOut: Counter
-    let bytesIn: Counter
     let errors: Counter
     let stateWrites: Counter
     let latency: Timer
@@ -109,9 +107,7 @@ final class ChSinkWriter: @unchecked Sendable {
         self.batchSize = max(1, settings.kafka.batch.size)
         self.batchTimeout = settings.kafka.batch.timeout
         if let v = getenv("KP_DEBUG_CH_CRASH_AFTER_INSERT") { crashAfterInsert = Int(String(cString: v)) } else { crashAfterInsert = nil }
-        recordsIn = Counter(label: PipeMetric.recordsIn)
         recordsOut = Counter(label: PipeMetric.recordsOut)
-        bytesIn = Counter(label: PipeMetric.bytesIn)
         errors = Counter(label: PipeMetric.errors, dimensions: [("kind", "clickhouse")])
         stateWrites = Counter(label: PipeMetric.stateStoreWrites)
         latency = Timer(label: PipeMetric.batchLatency)
@@ -134,13 +130,7 @@ final class ChSinkWriter: @unchecked Sendable {
             let tp = batch.topicPartition
             var p = try await part(tp)
             parts[tp] = nil  // `p` is the only copy while it grows (no copy of its records on append)
-            var bytes = 0
-            for r in batch.records { bytes += (r.value?.readableBytes ?? 0) + (r.key?.readableBytes ?? 0) }
-            recordsIn.increment(by: batch.records.count)
-            bytesIn.increment(by: bytes)
-            let gauge = lagGauges[tp] ?? Gauge(label: PipeMetric.lag, dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
-            lagGauges[tp] = gauge
-            gauge.record(max(0, batch.highWatermark - batch.nextOffset))
+            intake.record(batch)
             for r in batch.records where r.offset > p.skipThrough {
                 if let rb = p.rebuild {
                     if r.offset < rb.first { continue }

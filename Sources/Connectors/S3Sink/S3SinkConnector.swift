@@ -145,12 +145,9 @@ final class S3SinkWriter: @unchecked Sendable {
     private var buffers: [TopicPartition: Buffer] = [:]
     private var buffered = 0
     private var newest: [String: Newest?] = [:]
-    /// `kafka_pipe_lag{topic, partition}`: records between the last fetched one and the high watermark.
-    private var lagGauges: [TopicPartition: Gauge] = [:]
+    /// Records and bytes in, lag per partition.
+    private var intake = ConsumerIntakeMetrics()
 
-    /// Records and bytes (key + value) fetched from Kafka.
-    let recordsIn = Counter(label: PipeMetric.recordsIn)
-    let bytesIn = Counter(label: PipeMetric.bytesIn)
     /// Records in uploaded objects (the new ones, not those a merge carried over) and the bytes uploaded.
     let recordsOut = Counter(label: PipeMetric.recordsOut)
     let bytesOut = Counter(label: PipeMetric.bytesOut)
@@ -176,13 +173,7 @@ final class S3SinkWriter: @unchecked Sendable {
     func add(_ batch: ConsumerBatch) async throws {
         try await lock.withLock {
             let tp = batch.topicPartition
-            var bytes = 0
-            for r in batch.records { bytes += (r.value?.readableBytes ?? 0) + (r.key?.readableBytes ?? 0) }
-            recordsIn.increment(by: batch.records.count)
-            bytesIn.increment(by: bytes)
-            let gauge = lagGauges[tp] ?? Gauge(label: PipeMetric.lag, dimensions: [("topic", tp.topic), ("partition", String(tp.partition))])
-            lagGauges[tp] = gauge
-            gauge.record(max(0, batch.highWatermark - batch.nextOffset))
+            intake.record(batch)
             var b = buffers[batch.topicPartition] ?? Buffer()
             if b.records.isEmpty { b.since = .now }
             if let lastBuffered = b.records.last?.offset {
