@@ -172,7 +172,6 @@ final class S3SinkWriter: @unchecked Sendable {
 
     func add(_ batch: ConsumerBatch) async throws {
         try await lock.withLock {
-            let tp = batch.topicPartition
             intake.record(batch)
             var b = buffers[batch.topicPartition] ?? Buffer()
             if b.records.isEmpty { b.since = .now }
