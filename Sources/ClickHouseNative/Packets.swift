@@ -202,17 +202,16 @@ enum ClientPacket {
         var w = CHWriter()
         w.uvarint(2)
         w.string("")
-        let body = CHWriter(bytes: body)
         if case .none = compression {
-            w.bytes.append(contentsOf: body.bytes)
+            w.bytes.append(contentsOf: body)
         } else {
             // Frames of at most 1 MiB, as ClickHouse writes them.
             var start = 0
             repeat {
-                let end = min(body.bytes.count, start + (1 << 20))
-                w.bytes.append(contentsOf: CompressedBlock.encode(Array(body.bytes[start..<end]), compression: compression))
+                let end = min(body.count, start + (1 << 20))
+                w.bytes.append(contentsOf: CompressedBlock.encode(Array(body[start..<end]), compression: compression))
                 start = end
-            } while start < body.bytes.count
+            } while start < body.count
         }
         return w.bytes
     }

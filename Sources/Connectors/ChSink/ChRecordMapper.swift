@@ -52,8 +52,7 @@ struct ChRecordMapper: Sendable {
             do {
                 rows = try beforeInsert(schema.displayName, schema.columns, records)
             } catch {
-                let range = records.isEmpty ? "" : " offsets \(records.first!.offset)-\(records.last!.offset)"
-                throw ConnectorError(.invalidData, "ch.Sink: beforeInsert failed for \(topic)/\(partition)\(range)",
+                throw ConnectorError(.invalidData, "ch.Sink: beforeInsert failed for \(topic)/\(partition)\(Self.offsets(records))",
                                      cause: ChConversionError("\(error)"))
             }
             for (n, row) in rows.enumerated() {
@@ -72,19 +71,15 @@ struct ChRecordMapper: Sendable {
         var cells: [ChCell] = []
         for r in records {
             guard let value = r.value else { continue }  // a tombstone carries no row
-            let outcome: Result<Void, ChRecordError>? = format == .json ? value.withUnsafeReadableBytes { p in
+            // The fast path adds the row while the record's bytes are at hand; nil: it was unsure.
+            let fastResult: Result<Void, ChRecordError>? = format != .json ? nil : value.withUnsafeReadableBytes { p in
                 switch fast.read(p, into: &cells) {
                 case .row: acc.add(cells, p, ranges: fast.ranges); return .success(())
                 case .failure(let column, let message): return .failure(ChRecordError(column: column, message: message))
                 case .unsure: return nil
                 }
-            } : nil
-            let result: Result<Void, ChRecordError>
-            if let outcome {
-                result = outcome
-            } else {
-                result = convert(value, topic: topic, schema: schema).map { acc.add($0) }
             }
+            let result = fastResult ?? convert(value, topic: topic, schema: schema).map { acc.add($0) }
             if case .failure(let e) = result {
                 let place = "\(topic)/\(partition) offset \(r.offset)" + (e.column.map { ", column \($0)" } ?? "")
                 switch onError {
@@ -107,12 +102,16 @@ struct ChRecordMapper: Sendable {
         do {
             return try acc.blocks()
         } catch {
-            let range = records.isEmpty ? "" : " offsets \(records.first!.offset)-\(records.last!.offset)"
-            throw ConnectorError(.invalidData, "ch.Sink: the rows of \(topic)/\(partition)\(range) do not fit \(schema(acc))", cause: error)
+            throw ConnectorError(.invalidData, "ch.Sink: the rows of \(topic)/\(partition)\(Self.offsets(records)) do not fit \(acc.schema.displayName)",
+                                 cause: error)
         }
     }
 
-    private func schema(_ acc: ChRowAccumulator) -> String { acc.schema.displayName }
+    /// ` offsets FIRST-LAST` of a batch, for messages (empty for no records).
+    static func offsets(_ records: [KafkaRecord]) -> String {
+        guard let first = records.first, let last = records.last else { return "" }
+        return " offsets \(first.offset)-\(last.offset)"
+    }
 
     /// The general path: a JSON tree or an Avro record.
     private func convert(_ value: ByteBuffer, topic: String, schema: ChTableSchema) -> Result<[ClickHouseValue?], ChRecordError> {

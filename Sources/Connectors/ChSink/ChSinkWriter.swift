@@ -187,9 +187,8 @@ final class ChSinkWriter: @unchecked Sendable {
     func revoked(_ partitions: [TopicPartition]) async {
         await lock.withLock {
             do {
-                try await drain()
+                try await drain()  // a failure sets `failed`
             } catch {
-                failed = true
                 logger.warning("ch.Sink: the last insert failed; its range stays pending for the next owner",
                                metadata: ["error": "\(error)"])
             }

@@ -226,12 +226,11 @@ struct ChRowAccumulator {
     func blocks() throws -> [ChInsertBlock] {
         if let broken { throw broken }
         guard rowCount > 0 else { return [] }
-        let isDefaultExpr = Set(defaultExprColumns)
         return try groups.map { g in
             var columns: [ClickHouseEncodedColumn] = []
             for c in schema.columns.indices {
                 let include: Bool
-                if isDefaultExpr.contains(c), let k = defaultExprColumns.firstIndex(of: c) {
+                if let k = defaultExprColumns.firstIndex(of: c) {
                     include = g.key[k]
                 } else {
                     include = presentAnywhere[c]
@@ -240,7 +239,7 @@ struct ChRowAccumulator {
             }
             if columns.isEmpty {
                 // Rows with none of the table's fields are rows of defaults: send one column of them.
-                let c = schema.columns.indices.first { !isDefaultExpr.contains($0) } ?? 0
+                let c = schema.columns.indices.first { !schema.columns[$0].hasDefaultExpression } ?? 0
                 columns.append(try g.builders[c].finish())
             }
             return ChInsertBlock(block: try ClickHouseEncodedBlock(columns: columns))
