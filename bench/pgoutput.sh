@@ -18,7 +18,7 @@ cd "$ROOT"
 if [ -n "${PIPE_BENCH_BIN:-}" ]; then
   BENCH="$PIPE_BENCH_BIN"
 else
-  swift build -c release --product pipe-bench 2>&1 | grep -E "error|Build complete" | tail -3
+  swift build -c release --product pipe-bench >/dev/null
   BENCH="$(swift build -c release --show-bin-path)/pipe-bench"
 fi
 EXTRA=(); [ -n "$SOCKET" ] && EXTRA=(--socket "$SOCKET")

@@ -21,7 +21,7 @@ cd "$ROOT"
 if [ -n "${KAFKA_PIPE_BIN:-}" ]; then
   BIN="$KAFKA_PIPE_BIN"
 else
-  swift build -c release --product kafka-pipe 2>&1 | grep -E "error|Build complete" | tail -3
+  swift build -c release --product kafka-pipe >/dev/null
   BIN="$(swift build -c release --show-bin-path)/kafka-pipe"
 fi
 PGBIN="${KP_PG15_BIN:-$(dirname "$(command -v pg_recvlogical)")}"

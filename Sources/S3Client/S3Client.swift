@@ -208,18 +208,7 @@ public final class S3Client: Sendable {
 
     /// The signed request head and the connection pool of its host.
     private func prepare(_ r: Request, payloadHash: String) throws(S3Error) -> (HTTPClient, HTTPRequestHead, String) {
-        let e = configuration.endpoint
-        var host = e.host
-        var path = "/"
-        if let bucket = r.bucket {
-            switch configuration.addressing {
-            case .path: path = "/" + bucket + (r.key.map { "/" + $0 } ?? "")
-            case .virtualHosted:
-                host = bucket + "." + e.host
-                path = "/" + (r.key ?? "")
-            }
-        }
-        let hostHeader = e.port == (e.useTLS ? 443 : 80) ? host : "\(host):\(e.port)"
+        let (host, path, hostHeader) = address(bucket: r.bucket, key: r.key)
         var headers: [(String, String)] = [("Host", hostHeader)] + r.headers
         let sig = signer.signHeaders(method: r.method, path: path, query: r.query, headers: headers,
                                      payloadHash: payloadHash, date: Date(), addContentSHA256Header: true)
@@ -228,6 +217,45 @@ public final class S3Client: Sendable {
         if !r.query.isEmpty { target += "?" + SigV4Signer.encodeQuery(r.query) }
         let http = try client(host: host)
         return (http, HTTPRequestHead(method: r.method, target: target, headers: HTTPHeaders(headers)), hostHeader)
+    }
+
+    /// Where a request for `bucket`/`key` goes under the configured addressing: the host to connect
+    /// to, the unencoded path, and the `Host` header (with the port unless it is the scheme's default).
+    private func address(bucket: String?, key: String?) -> (host: String, path: String, hostHeader: String) {
+        let e = configuration.endpoint
+        var host = e.host
+        var path = "/"
+        if let bucket {
+            switch configuration.addressing {
+            case .path: path = "/" + bucket + (key.map { "/" + $0 } ?? "")
+            case .virtualHosted:
+                host = bucket + "." + e.host
+                path = "/" + (key ?? "")
+            }
+        }
+        return (host, path, e.port == (e.useTLS ? 443 : 80) ? host : "\(host):\(e.port)")
+    }
+
+    /// A presigned URL (SigV4 query signing, `UNSIGNED-PAYLOAD`): anyone holding it can send
+    /// `method` to `bucket`/`key` without credentials until it expires. Only `Host` is signed, so
+    /// the user of a PUT URL may send any body and content type.
+    ///
+    /// - Parameters:
+    ///   - expires: how long the URL stays valid, 1 second to 7 days (S3's limits).
+    ///   - query: extra query items to sign in, e.g. `response-content-type`.
+    ///   - signingTime: the signing time in seconds since 1970 (now by default).
+    public func presignedURL(method: String = "GET", bucket: String, key: String, expires: Duration = .seconds(3600),
+                             query: [(String, String)] = [], at signingTime: Int64? = nil) throws(S3Error) -> String {
+        let seconds = Int(expires.components.seconds)
+        guard (1...604_800).contains(seconds) else {
+            throw S3Error(.invalidArgument, "presigned URL expiry must be 1 s to 7 days, not \(expires)", bucket: bucket, key: key)
+        }
+        let (_, path, hostHeader) = address(bucket: bucket, key: key)
+        let sig = signer.presign(method: method, path: path, query: query, headers: [("Host", hostHeader)],
+                                 date: signingTime.map { Date(timeIntervalSince1970: Double($0)) } ?? Date(), expires: seconds)
+        let items = query + sig.queryItems.map { ($0.name, $0.value) }
+        let scheme = configuration.endpoint.useTLS ? "https" : "http"
+        return "\(scheme)://\(hostHeader)\(SigV4Signer.encodePath(path))?\(SigV4Signer.encodeQuery(items))"
     }
 
     /// A 2xx response as it is, anything else (or an error document after a 200 head) as an `S3Error`.

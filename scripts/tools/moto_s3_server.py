@@ -16,8 +16,15 @@ Stock `moto_server` accepts any signature. Two changes make it a strict peer for
    with those characters. The development server keeps the raw request target in
    environ["RAW_URI"]; Request.url is redefined to use it.
 
+3. Presigned URLs (SigV4 query signing): moto's access control only reads the Authorization
+   header (a presigned request makes it fail with a 500). A WSGI layer in front checks them as S3
+   does: the expiry (X-Amz-Date + X-Amz-Expires, 403 AccessDenied "Request has expired"), the
+   access key (403 InvalidAccessKeyId), and the signature, recomputed by botocore's own
+   S3SigV4QueryAuth over the request as sent (403 SignatureDoesNotMatch). A request that passes
+   is handed to moto without the X-Amz-* query items, signed again in the Authorization header.
+
 POST /moto-api/reset wipes every bucket (and IAM); the fixed user is created again afterwards.
-moto does not check the payload hash, and presigned URLs are not supported.
+moto does not check the payload hash.
 
 Usage: moto_s3_server.py [--host 127.0.0.1] [--port 9900] [--access-key K] [--secret S]
 """
@@ -83,6 +90,70 @@ def _reset_then_recreate_user(self) -> None:
 type(moto_api_backend).reset = _reset_then_recreate_user
 settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
 
+def s3_error(start_response, status: str, code: str, message: str):
+    body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>"
+            f"<Message>{message}</Message><RequestId>presign-check</RequestId></Error>").encode()
+    start_response(status, [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def presigned_urls(app):
+    import datetime
+    import hmac
+    from urllib.parse import parse_qsl, urlencode, quote
+    from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    def handle(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if "X-Amz-Signature=" not in query:
+            return app(environ, start_response)
+        items = parse_qsl(query, keep_blank_values=True)
+        q = dict(items)
+        try:
+            key, day, region, service, _ = q["X-Amz-Credential"].split("/")
+            signed_at = datetime.datetime.strptime(q["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+            expires = int(q["X-Amz-Expires"])
+        except (KeyError, ValueError):
+            return s3_error(start_response, "400 Bad Request", "AuthorizationQueryParametersError",
+                            "malformed presigned URL")
+        if key != args.access_key:
+            return s3_error(start_response, "403 Forbidden", "InvalidAccessKeyId",
+                            "The AWS Access Key Id you provided does not exist in our records.")
+        if datetime.datetime.now(datetime.timezone.utc) > signed_at + datetime.timedelta(seconds=expires):
+            return s3_error(start_response, "403 Forbidden", "AccessDenied", "Request has expired")
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", "/"))
+        path = raw.split("?", 1)[0]
+        rest = [(k, v) for k, v in items if not k.startswith("X-Amz-")]
+        host = environ.get("HTTP_HOST", "")
+        base = f"http://{host}{path}" + ("?" + urlencode(rest) if rest else "")
+        creds = Credentials(args.access_key, args.secret, q.get("X-Amz-Security-Token"))
+        # botocore signs the same request at the URL's own time, and the signatures must agree.
+        request = AWSRequest(method=environ["REQUEST_METHOD"], url=base, headers={"Host": host})
+        request.context["timestamp"] = q["X-Amz-Date"]
+        auth = S3SigV4QueryAuth(creds, service, region, expires=expires)
+        auth._modify_request_before_signing(request)
+        canonical = auth.canonical_request(request)
+        expected = auth.signature(auth.string_to_sign(request, canonical), request)
+        if q.get("X-Amz-SignedHeaders") != "host" or not hmac.compare_digest(expected, q["X-Amz-Signature"]):
+            return s3_error(start_response, "403 Forbidden", "SignatureDoesNotMatch",
+                            "The request signature we calculated does not match the signature you provided.")
+        # Valid: present it to moto as a header-signed request.
+        resigned = AWSRequest(method=environ["REQUEST_METHOD"], url=base,
+                              headers={"Host": host, "X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+        S3SigV4Auth(Credentials(args.access_key, args.secret), service, region).add_auth(resigned)
+        environ = dict(environ)
+        target = path + ("?" + urlencode(rest) if rest else "")
+        environ["RAW_URI"] = environ["REQUEST_URI"] = target
+        environ["QUERY_STRING"] = urlencode(rest)
+        for name in ("Authorization", "X-Amz-Date", "X-Amz-Content-SHA256"):
+            environ["HTTP_" + name.upper().replace("-", "_")] = resigned.headers[name]
+        return app(environ, start_response)
+
+    return handle
+
+
 print(f"moto S3 (SigV4 checked) on http://{args.host}:{args.port} key {args.access_key}", flush=True)
-run_simple(args.host, args.port, DomainDispatcherApplication(create_backend_app),
+run_simple(args.host, args.port, presigned_urls(DomainDispatcherApplication(create_backend_app)),
            threaded=True, use_reloader=False)
