@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(name: "KafkaWireTests", dependencies: ["PipeTestSupport", "KafkaWire",
                                                       .product(name: "NIOEmbedded", package: "swift-nio")] + nio, exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "PgWireTests", dependencies: ["PipeTestSupport", "PgWire"] + nio, exclude: ["Fixtures"],
+        .testTarget(name: "PgWireTests", dependencies: ["PipeTestSupport", "PgWire", "PipeAuth"] + nio, exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ClickHouseNativeTests", dependencies: ["PipeTestSupport", "ClickHouseNative", "PipeTLS"] + nio,
                     exclude: ["Fixtures"], swiftSettings: swiftSettings),

@@ -7,6 +7,8 @@ final class PgChannelHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     private var cumulation: ByteBuffer?
+    /// Whether `cumulation` is a buffer made here for a partial message (no one else shares it).
+    private var ownsCumulation = false
     private let decoder: BackendMessageDecoder
     private var pending: [BackendMessage] = []
     private var pendingBytes = 0
@@ -42,14 +44,31 @@ final class PgChannelHandler: ChannelInboundHandler {
             }
             return
         }
-        if var c = cumulation, c.readableBytes > 0 {
-            c.writeBuffer(&incoming)
-            cumulation = c
-        } else {
-            cumulation = incoming
-        }
         guard failure == nil else { return }
         do {
+            // A message that began in an earlier read is completed in a buffer of its own with
+            // just the bytes it lacks; the rest of this read is decoded where it lies. (Appending
+            // every read to the leftover copied all data once more, into fresh memory, since the
+            // delivered messages still share the leftover's storage.)
+            while cumulation.map({ $0.readableBytes > 0 }) == true, incoming.readableBytes > 0 {
+                let take = min(missingBytes(cumulation!), incoming.readableBytes)
+                guard take > 0 else { break }   // an invalid length: decoding below reports it
+                if !ownsCumulation {
+                    var own = context.channel.allocator.buffer(capacity: cumulation!.readableBytes + min(take, 1 << 20))
+                    own.writeImmutableBuffer(cumulation!)
+                    cumulation = own
+                    ownsCumulation = true
+                }
+                cumulation!.writeImmutableBuffer(incoming.readSlice(length: take)!)
+                if let m = try decoder.decode(&cumulation!) {
+                    pendingBytes &+= Self.size(of: m)
+                    pending.append(m)
+                }
+            }
+            if cumulation.map({ $0.readableBytes == 0 }) ?? true {
+                cumulation = incoming
+                ownsCumulation = false
+            }
             while true {
                 guard let m = try decoder.decode(&cumulation!) else { break }
                 pendingBytes &+= Self.size(of: m)
@@ -61,6 +80,15 @@ final class PgChannelHandler: ChannelInboundHandler {
         }
         let buffered = pendingBytes &+ (cumulation?.readableBytes ?? 0)
         if buffered > peakBufferedBytes { peakBufferedBytes = buffered }
+    }
+
+    /// Bytes still missing from the message that starts `partial` (its 5-byte header first); 0
+    /// when its length is invalid.
+    private func missingBytes(_ partial: ByteBuffer) -> Int {
+        guard partial.readableBytes >= 5 else { return 5 - partial.readableBytes }
+        guard let length = partial.getInteger(at: partial.readerIndex + 1, as: Int32.self),
+              length >= 4, Int(length) - 4 <= decoder.maximumMessageSize else { return 0 }
+        return max(0, 1 + Int(length) - partial.readableBytes)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -212,7 +212,8 @@ public enum PostgresJSON {
 
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff]` (AD) into days since 1970, microseconds into that day,
     /// and what follows. (Kept apart: PostgreSQL's latest timestamp does not fit Unix microseconds in 64 bits.)
-    static func parseTimestamp(_ u: ArraySlice<UInt8>) -> (days: Int64, micros: Int64, rest: ArraySlice<UInt8>)? {
+    static func parseTimestamp<C: Collection>(_ u: C) -> (days: Int64, micros: Int64, rest: C)?
+        where C.Element == UInt8, C.SubSequence == C {
         var s = u
         func number(_ minDigits: Int, _ maxDigits: Int) -> Int64? {
             var v: Int64 = 0, n = 0
@@ -221,8 +222,8 @@ public enum PostgresJSON {
             }
             return n >= minDigits ? v : nil
         }
-        func expect(_ c: Character) -> Bool {
-            guard s.first == c.asciiValue else { return false }
+        func expect(_ c: Unicode.Scalar) -> Bool {
+            guard s.first == UInt8(ascii: c) else { return false }
             s = s.dropFirst()
             return true
         }
@@ -263,23 +264,43 @@ public enum PostgresJSON {
 
     static func timestamptzFragment(_ text: String) -> String {
         guard !isSpecial(text), let (localDays, localMicros, rest) = parseTimestamp(Array(text.utf8)[...]) else { return quoted(text) }
-        // Offset: +HH, +HH:MM or +HH:MM:SS (- likewise).
+        guard let utc = utcInstant(localDays: localDays, localMicros: localMicros, offsetText: rest) else { return quoted(text) }
+        var out: [UInt8] = []
+        out.reserveCapacity(29)
+        appendISO(utc, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The UTC day and microsecond of a local time with its offset text (`+HH`, `+HH:MM` or
+    /// `+HH:MM:SS`, `-` likewise, or nothing); nil for a malformed offset or a year before 1 AD.
+    static func utcInstant<C: Collection>(localDays: Int64, localMicros: Int64, offsetText rest: C) -> (days: Int64, micros: Int64)?
+        where C.Element == UInt8 {
         var offset: Int64 = 0
         if !rest.isEmpty {
+            var i = rest.startIndex
             let sign: Int64
-            switch rest.first {
+            switch rest[i] {
             case UInt8(ascii: "+"): sign = 1
             case UInt8(ascii: "-"): sign = -1
-            default: return quoted(text)
+            default: return nil
             }
-            let parts = rest.dropFirst().split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
-            guard (1...3).contains(parts.count) else { return quoted(text) }
+            i = rest.index(after: i)
             var secs: Int64 = 0
-            for (i, p) in parts.enumerated() {
-                guard p.count == 2, p.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return quoted(text) }
-                let v = Int64(p.first! - 48) * 10 + Int64(p.last! - 48)
-                secs += v * [3600, 60, 1][i]
+            for part in 0..<3 {
+                if part > 0 {
+                    guard i != rest.endIndex else { break }
+                    guard rest[i] == UInt8(ascii: ":") else { return nil }
+                    i = rest.index(after: i)
+                }
+                var v: Int64 = 0
+                for _ in 0..<2 {
+                    guard i != rest.endIndex, rest[i] >= 48, rest[i] <= 57 else { return nil }
+                    v = v * 10 + Int64(rest[i] - 48)
+                    i = rest.index(after: i)
+                }
+                secs += v * (part == 0 ? 3600 : part == 1 ? 60 : 1)
             }
+            guard i == rest.endIndex else { return nil }
             offset = sign * secs * 1_000_000
         }
         let dayMicros: Int64 = 86_400_000_000
@@ -287,14 +308,42 @@ public enum PostgresJSON {
         var rem = localMicros - offset
         while rem < 0 { rem += dayMicros; days -= 1 }
         while rem >= dayMicros { rem -= dayMicros; days += 1 }
-        let (y, m, d) = civilFromDays(days)
-        guard y >= 1 else { return quoted(text) }
-        func pad(_ v: Int64, _ n: Int) -> String {
-            let s = String(v)
-            return s.count >= n ? s : String(repeating: "0", count: n - s.count) + s
+        guard civilFromDays(days).0 >= 1 else { return nil }
+        return (days, rem)
+    }
+
+    /// `"YYYY-MM-DDTHH:MM:SS.ffffffZ"` (with the quotes) of a UTC day and microsecond.
+    static func appendISO(_ instant: (days: Int64, micros: Int64), to out: inout [UInt8]) {
+        let (y, m, d) = civilFromDays(instant.days)
+        let secs = instant.micros / 1_000_000, frac = instant.micros % 1_000_000
+        out.append(UInt8(ascii: "\""))
+        appendPadded(y, 4, to: &out); out.append(UInt8(ascii: "-"))
+        appendPadded(m, 2, to: &out); out.append(UInt8(ascii: "-"))
+        appendPadded(d, 2, to: &out); out.append(UInt8(ascii: "T"))
+        appendPadded(secs / 3600, 2, to: &out); out.append(UInt8(ascii: ":"))
+        appendPadded(secs / 60 % 60, 2, to: &out); out.append(UInt8(ascii: ":"))
+        appendPadded(secs % 60, 2, to: &out); out.append(UInt8(ascii: "."))
+        appendPadded(frac, 6, to: &out)
+        out.append(UInt8(ascii: "Z")); out.append(UInt8(ascii: "\""))
+    }
+
+    /// The decimal digits of `v` (not negative here), zero-padded to at least `width`.
+    static func appendPadded(_ v: Int64, _ width: Int, to out: inout [UInt8]) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var rest = v.magnitude
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(48 + rest % 10)
+                rest /= 10
+                n += 1
+            } while rest > 0
+            if v < 0 { out.append(UInt8(ascii: "-")) }
+            for _ in n..<Swift.max(n, width) { out.append(48) }
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(d[i]) }
         }
-        let secs = rem / 1_000_000, frac = rem % 1_000_000
-        return "\"\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2)).\(pad(frac, 6))Z\""
     }
 
     // MARK: arrays

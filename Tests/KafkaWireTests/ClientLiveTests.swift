@@ -132,6 +132,31 @@ import Testing
     }
 
     /// gzip batches from our producer, over small batches and several requests in flight.
+    /// Without a flush, a batch goes out once it is `linger` old: rounds of records, each round
+    /// awaited before the next is enqueued (so no batch fills up), are all acknowledged promptly.
+    @Test(arguments: ["KP_KAFKA", "KP_KAFKA_MOCK"])
+    func lingerSendsWithoutAFlush(_ env: String) async throws {
+        guard let servers = Self.bootstrap(env) else { return }
+        let topic = TestEnv.unique("kp_linger")
+        var configuration = KafkaProducerConfiguration()
+        configuration.linger = .milliseconds(5)
+        try await Self.withClient(servers, producer: configuration) { cluster, producer in
+            if env == "KP_KAFKA_MOCK" { _ = try await Self.createOnMock(cluster, topic) }
+            else { _ = try await KafkaAdmin(cluster: cluster).createTopics([.init(name: topic, partitions: 2)]) }
+            let clock = ContinuousClock()
+            for round in 0..<20 {
+                var futures: [DeliveryFuture] = []
+                for i in 0..<50 {
+                    futures.append(try await producer.enqueue(topic: topic, key: Array("k\(i)".utf8), value: Array("r\(round)".utf8)))
+                }
+                let started = clock.now
+                for f in futures { _ = try await f.get() }
+                let waited = clock.now - started
+                #expect(waited < .seconds(2), "round \(round): acknowledged after \(waited)")
+            }
+        }
+    }
+
     @Test func gzipProducerOnTansu() async throws {
         guard let servers = Self.bootstrap("KP_KAFKA") else { return }
         let topic = TestEnv.unique("kp_gzip")

@@ -1,4 +1,5 @@
 import PgWire
+import PipeAuth
 import PipeTestSupport
 import Testing
 
@@ -31,5 +32,36 @@ import Testing
         if server == .pg15 { #expect(try await conn.scalar("SHOW ssl") == "on") }
         #expect(try await conn.scalar("SELECT 1") == "1")
         await conn.close()
+    }
+}
+
+/// Messages split across socket reads at every kind of boundary (inside the 5-byte header, inside
+/// the body, values of several MiB spanning many reads, thousands of small rows per read) come
+/// out whole and in order, over TLS and plain TCP.
+@Suite struct MessageFramingTests {
+    @Test(arguments: PgTestServer.allCases, [PostgresConfiguration.SSLMode.disable, .require])
+    func rowsOfEverySizeArriveWhole(_ server: PgTestServer, _ sslMode: PostgresConfiguration.SSLMode) async throws {
+        guard let url = TestEnv.require(server.rawValue, onMissingInCI: { Issue.record(Comment(rawValue: $0)) }) else { return }
+        var configuration = try PostgresConfiguration(url: url)
+        configuration.sslMode = sslMode
+        let c = try await PostgresConnection.connect(configuration)
+        // Sizes from 1 byte to 3 MiB, in an order that puts boundaries everywhere.
+        let sql = """
+        SELECT g, repeat(md5(g::text), CASE WHEN g % 97 = 0 THEN 100000 WHEN g % 13 = 0 THEN 500 ELSE g % 7 END)
+        FROM generate_series(1, 3000) g
+        """
+        var seen = 0
+        try await c.query(sql, []) { row in
+            seen += 1
+            let g = try #require(row.string(0).flatMap { Int($0) })
+            #expect(g == seen)
+            let value = row.string(1) ?? ""
+            let times = g % 97 == 0 ? 100_000 : g % 13 == 0 ? 500 : g % 7
+            #expect(value.utf8.count == 32 * times, "row \(g)")
+            let md5 = Hex.encode(Digest.md5.hash(Array(String(g).utf8)))
+            #expect(value == String(repeating: md5, count: times), "row \(g)")
+        }
+        #expect(seen == 3000)
+        await c.close()
     }
 }

@@ -1,6 +1,7 @@
 import CoreMetrics
 import KafkaWire
 import Logging
+import NIOCore
 import PgWire
 import PipeConfig
 import PipeRuntime
@@ -76,20 +77,15 @@ struct TableCopier {
             group.addTask { await progress.run() }
             defer { group.cancelAll() }
 
-            var chunk = try await reader.read(after: saved.after)
-            while chunk.count > 0 {
-                // Kafka takes this chunk while PostgreSQL reads the next one.
-                let clock = ContinuousClock()
-                let started = clock.now
-                let current = chunk
-                let more = chunk.count == chunkSize
-                let lastKey = chunk.lastKey
-                async let delivered: Void = deliver(current, headers: headers)
-                let next = more ? try await reader.read(after: lastKey) : SnapshotChunk()
-                let read = clock.now - started
-                try await delivered
-                saved.rows += Int64(chunk.count)
-                saved.after = chunk.lastKey
+            // Three chunks in flight: chunk N+1 is read (and encoded) from PostgreSQL while
+            // chunk N is handed to the producer and chunk N-1's acknowledgements are awaited. A
+            // chunk's position is saved only once every one of its records is acknowledged, and
+            // positions are saved in order.
+            var unacknowledged: (chunk: SnapshotChunk, deliveries: [DeliveryFuture], started: ContinuousClock.Instant)?
+            func settle(_ p: (chunk: SnapshotChunk, deliveries: [DeliveryFuture], started: ContinuousClock.Instant)) async throws {
+                try await acknowledged(p.deliveries)
+                saved.rows += Int64(p.chunk.count)
+                saved.after = p.chunk.lastKey
                 if resumable {
                     do {
                         try await state.put(SnapshotTableProgress.key(for: table), saved.encoded)
@@ -98,14 +94,34 @@ struct TableCopier {
                         throw ConnectorError(.stateStore, "saving the snapshot position of \(table)", cause: error)
                     }
                 }
-                recordsOut.increment(by: Int64(chunk.count))
-                bytesOut.increment(by: chunk.bytes)
-                progress.advance(by: Int64(chunk.count), bytes: chunk.bytes)
+                recordsOut.increment(by: Int64(p.chunk.count))
+                bytesOut.increment(by: p.chunk.bytes)
+                progress.advance(by: Int64(p.chunk.count), bytes: p.chunk.bytes)
                 connector.environment.readiness.progress()
                 logger.debug("chunk acknowledged", metadata: [
                     "table": "\(table)", "rows": "\(saved.rows)", "after": "\(saved.after ?? [])",
-                    "next_read": "\(read)", "acknowledged": "\(clock.now - started)",
+                    "acknowledged_after": "\(ContinuousClock.now - p.started)",
                 ])
+            }
+
+            var chunk = try await reader.read(after: saved.after)
+            while chunk.count > 0 {
+                let started = ContinuousClock.now
+                let deliveries = try await enqueue(chunk, headers: headers)
+                producer.sendBuffered()   // no linger (kafka:batch:timeout) at a chunk's end
+                let more = chunk.count == chunkSize
+                let lastKey = chunk.lastKey
+                async let following = more ? reader.read(after: lastKey) : SnapshotChunk()
+                if let previous = unacknowledged { try await settle(previous) }
+                unacknowledged = (chunk, deliveries, started)
+                let next = try await following
+                if Task.isShuttingDownGracefully || next.count == 0 {
+                    do { try await producer.flush() } catch {
+                        throw ConnectorError(.kafka, "delivering rows of \(table) to topic \(topic)", cause: error)
+                    }
+                    try await settle(unacknowledged!)
+                    unacknowledged = nil
+                }
                 if Task.isShuttingDownGracefully {
                     logger.info(resumable ? "stopped before the snapshot finished; run again to resume"
                                     : "stopped before the snapshot finished; run again to copy this table from its start",
@@ -129,8 +145,8 @@ struct TableCopier {
         }
     }
 
-    /// Produces the records of `chunk` and returns once Kafka acknowledged every one of them.
-    private func deliver(_ chunk: SnapshotChunk, headers: [(String, [UInt8]?)]) async throws {
+    /// Hands the records of `chunk` to the producer (waiting only while its buffer is full).
+    private func enqueue(_ chunk: SnapshotChunk, headers: [(String, [UInt8]?)]) async throws -> [DeliveryFuture] {
         do {
             var deliveries: [DeliveryFuture] = []
             deliveries.reserveCapacity(chunk.count)
@@ -138,7 +154,15 @@ struct TableCopier {
                 deliveries.append(try await producer.enqueue(topic: topic, key: record.key, value: record.value,
                                                              headers: headers))
             }
-            try await producer.flush()
+            return deliveries
+        } catch {
+            throw ConnectorError(.kafka, "delivering rows of \(table) to topic \(topic)", cause: error)
+        }
+    }
+
+    /// Returns once Kafka acknowledged every record of `deliveries`.
+    private func acknowledged(_ deliveries: [DeliveryFuture]) async throws {
+        do {
             // Every record's batch must be acknowledged; one await per batch (an await per
             // record costs an event-loop hop each).
             var previous: DeliveryFuture?
@@ -173,7 +197,7 @@ struct ChunkReader: Sendable {
         chunk.records.reserveCapacity(chunkSize)
         var encoder: PgRowEncoder?
         var keyIndexes: [Int] = []
-        var lastTexts: [String?] = []
+        var lastRow: [ByteBuffer?] = []
         do {
             try await postgres.query(query, parameters) { row in
                 if encoder == nil {
@@ -187,12 +211,11 @@ struct ChunkReader: Sendable {
                         return i
                     }
                 }
-                let texts = PgRowEncoder.texts(of: row)
-                let key = encoder!.key(texts)
-                let value = encoder!.value(texts)
+                let key = encoder!.key(buffers: row.values)
+                let value = encoder!.value(buffers: row.values)
                 chunk.bytes += Int64(key.count + value.count)
                 chunk.records.append((key, value))
-                lastTexts = texts
+                lastRow = row.values
             }
         } catch let e as ConnectorError {
             throw e
@@ -200,7 +223,7 @@ struct ChunkReader: Sendable {
             throw ConnectorError(.postgres, "reading table \(layout.table)", cause: error)
         }
         if !keyIndexes.isEmpty && !chunk.records.isEmpty {
-            chunk.lastKey = keyIndexes.map { lastTexts[$0] ?? "" }
+            chunk.lastKey = keyIndexes.map { lastRow[$0].map { String(buffer: $0) } ?? "" }
         }
         return chunk
     }

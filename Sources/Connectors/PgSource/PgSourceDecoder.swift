@@ -1,3 +1,4 @@
+import NIOCore
 import PgWire
 import PipeConfig
 
@@ -102,7 +103,7 @@ struct PgSourceDecoder: Sendable {
             if !skipping, settings.skipDelete, relations[oid]?.topic != nil { changes += 1 }
             guard !skipping, !settings.skipDelete, let rel = try relation(oid), let topic = rel.topic else { return .none }
             changes += 1
-            let values: (texts: [String?], unchanged: [Bool])
+            let values: (texts: [ByteBuffer?], unchanged: [Bool])
             if let old = oldTuple ?? oldKey {
                 values = try texts(old, rel, "delete")
             } else {
@@ -132,17 +133,17 @@ struct PgSourceDecoder: Sendable {
     }
 
     private func texts(_ tuple: [TupleValue], _ rel: Relation, _ what: String) throws(ConnectorError)
-        -> (texts: [String?], unchanged: [Bool]) {
+        -> (texts: [ByteBuffer?], unchanged: [Bool]) {
         guard tuple.count == rel.columns.count else {
             throw ConnectorError(.invalidData, "\(what) on \(rel.name) has \(tuple.count) columns, its Relation message \(rel.columns.count)")
         }
-        var texts = [String?](repeating: nil, count: tuple.count)
+        var texts = [ByteBuffer?](repeating: nil, count: tuple.count)
         var unchanged = [Bool](repeating: false, count: tuple.count)
         for (i, v) in tuple.enumerated() {
             switch v {
             case .null: break
             case .unchangedToast: unchanged[i] = true
-            case .text(let b): texts[i] = String(buffer: b)
+            case .text(let b): texts[i] = b
             case .binary:
                 throw ConnectorError(.invalidData, "\(what) on \(rel.name): column \(rel.columns[i].name) arrived in binary form")
             }
@@ -150,15 +151,15 @@ struct PgSourceDecoder: Sendable {
         return (texts, unchanged)
     }
 
-    private func record(_ rel: Relation, _ topic: String, _ lsn: LSN, op: PgRecordOperation, values: [String?],
-                        omit: [Bool], keyValues: [String?]? = nil) -> PgSourceRecord {
+    private func record(_ rel: Relation, _ topic: String, _ lsn: LSN, op: PgRecordOperation, values: [ByteBuffer?],
+                        omit: [Bool], keyValues: [ByteBuffer?]? = nil) -> PgSourceRecord {
         var unchangedNames: [String] = []
         for i in omit.indices where omit[i] { unchangedNames.append(rel.columns[i].name) }
         let headers = PgRecordHeaders.source(lsn: lsn, commitMillis: commitMillis, host: settings.url.host,
                                              port: settings.url.port, database: settings.url.database,
                                              relation: rel.name, op: op, unchanged: unchangedNames)
-        return PgSourceRecord(topic: topic, key: rel.encoder.key(keyValues ?? values),
-                              value: rel.encoder.value(values, omit: unchangedNames.isEmpty ? nil : omit),
+        return PgSourceRecord(topic: topic, key: rel.encoder.key(buffers: keyValues ?? values),
+                              value: rel.encoder.value(buffers: values, omit: unchangedNames.isEmpty ? nil : omit),
                               headers: headers, timestamp: commitMillis)
     }
 }

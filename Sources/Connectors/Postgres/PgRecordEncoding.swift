@@ -1,3 +1,4 @@
+public import NIOCore
 public import PgWire
 
 // Record key, value and headers of SPEC §3, shared by pg.Source (pgoutput tuples) and
@@ -61,9 +62,38 @@ public struct PgRowEncoder: Sendable {
         encode(values, order: valueOrder, omit: omit)
     }
 
+    /// The record key of a row whose text values (`values`, column order, nil: NULL) are still
+    /// the bytes PostgreSQL sent: the same bytes as `key(_:)` of their Strings.
+    public func key(buffers values: [ByteBuffer?]) -> [UInt8] {
+        encode(buffers: values, order: keyOrder, omit: nil)
+    }
+
+    /// The record value of a row from the bytes PostgreSQL sent (see `key(buffers:)`).
+    public func value(buffers values: [ByteBuffer?], omit: [Bool]? = nil) -> [UInt8] {
+        encode(buffers: values, order: valueOrder, omit: omit)
+    }
+
     /// The text values of a SELECT row (text format) in column order.
     public static func texts(of row: PostgresRow) -> [String?] {
         row.values.map { $0.map { String(buffer: $0) } }
+    }
+
+    private func encode(buffers values: [ByteBuffer?], order: [Int], omit: [Bool]?) -> [UInt8] {
+        var out: [UInt8] = []
+        var size = 2 + order.count * 4
+        for i in order where i < values.count { size += namePrefixes[i].count + (values[i]?.readableBytes ?? 0) }
+        out.reserveCapacity(size)
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for i in order {
+            if let omit, i < omit.count, omit[i] { continue }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            out.append(contentsOf: namePrefixes[i])
+            PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: i < values.count ? values[i] : nil, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     private func encode(_ values: [String?], order: [Int], omit: [Bool]?) -> [UInt8] {

@@ -140,7 +140,6 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
     }
 
     private func send(context: ChannelHandlerContext, request: KafkaOutboundRequest, promise: EventLoopPromise<Void>?) {
-        var request = request
         guard !state.isClosed else {
             request.promise?.fail(KafkaWireError(.connectionFailed, "\(peer): connection closed"))
             promise?.fail(KafkaWireError(.connectionFailed, "\(peer): connection closed"))
@@ -148,7 +147,6 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
         }
         let id = state.requestSent(apiKey: request.apiKey, apiVersion: request.apiVersion,
                                    expectsResponse: request.promise != nil)
-        request.frame.setInteger(id, at: request.frame.readerIndex + 8)
         if let responsePromise = request.promise {
             // The timer fires on this event loop, where the handler and context live.
             let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -158,7 +156,16 @@ final class KafkaChannelHandler: ChannelDuplexHandler {
             }
             promises[id] = (responsePromise, timer)
         }
-        context.write(wrapOutboundOut(request.frame), promise: promise)
+        // The frame's first 12 bytes (size, API key, version, correlation id) go in a buffer of
+        // their own with the id set, the rest as a slice: setting the id in place would copy the
+        // whole frame (a produce request of megabytes), whose storage the caller's copy shares.
+        let frame = request.frame
+        var head = context.channel.allocator.buffer(capacity: 12)
+        head.writeImmutableBuffer(frame.getSlice(at: frame.readerIndex, length: 8)!)
+        head.writeInteger(id)
+        context.write(wrapOutboundOut(head), promise: nil)
+        context.write(wrapOutboundOut(frame.getSlice(at: frame.readerIndex + 12, length: frame.readableBytes - 12)!),
+                      promise: promise)
     }
 
     private func timedOut(correlationId: Int32, context: ChannelHandlerContext) {

@@ -156,6 +156,14 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Sends everything buffered now, without waiting for the linger, and returns at once (the
+    /// records' `DeliveryFuture`s report their acknowledgements). For callers that produce in
+    /// rounds and await a round's acknowledgements while producing the next.
+    public func sendBuffered() {
+        state.withLock { $0.accumulator.sealAll = true }
+        wake.signal()
+    }
+
     /// Sends everything buffered now and waits until it is acknowledged or failed.
     public func flush() async throws {
         while true {

@@ -61,6 +61,30 @@ struct ProducerBatch {
         return n
     }
 
+    /// Stores bytes at a raw pointer the caller reserved room behind.
+    struct RawWriter {
+        let base: UnsafeMutableRawPointer
+        var offset = 0
+        @inline(__always) mutating func byte(_ b: UInt8) {
+            base.storeBytes(of: b, toByteOffset: offset, as: UInt8.self)
+            offset += 1
+        }
+        /// A zigzag varint (as Kafka's record fields use).
+        @inline(__always) mutating func varLong(_ v: Int64) {
+            var u = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+            while u >= 0x80 {
+                byte(UInt8(truncatingIfNeeded: u) | 0x80)
+                u >>= 7
+            }
+            byte(UInt8(u))
+        }
+        @inline(__always) mutating func bytes(_ b: UnsafeRawBufferPointer) {
+            guard let from = b.baseAddress, b.count > 0 else { return }
+            (base + offset).copyMemory(from: from, byteCount: b.count)
+            offset += b.count
+        }
+    }
+
     /// Appends one record (no size checks: the accumulator decides whether it fits).
     mutating func append(timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
                          headers: [(key: String, value: [UInt8]?)]) {
@@ -80,32 +104,42 @@ struct ProducerBatch {
             let k = h.key.utf8.count
             body += Self.varLongSize(Int64(k)) + k + (h.value.map { Self.varLongSize(Int64($0.count)) + $0.count } ?? 1)
         }
-        buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: body))
-        buffer.writeInteger(UInt8(0))
-        buffer.kafkaWriteVarLong(timestampDelta)
-        buffer.kafkaWriteVarInt(offsetDelta)
-        if let key {
-            buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: key.count))
-            buffer.writeBytes(key)
-        } else {
-            buffer.kafkaWriteVarInt(-1)
-        }
-        if let value {
-            buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: value.count))
-            buffer.writeBytes(value)
-        } else {
-            buffer.kafkaWriteVarInt(-1)
-        }
-        buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: headers.count))
-        for h in headers {
-            buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: h.key.utf8.count))
-            buffer.writeString(h.key)
-            if let v = h.value {
-                buffer.kafkaWriteVarInt(Int32(truncatingIfNeeded: v.count))
-                buffer.writeBytes(v)
+        let total = Self.varLongSize(Int64(body)) + body
+        // One reservation and raw stores: a ByteBuffer write per field costs more than the bytes.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            var w = RawWriter(base: out.baseAddress!)
+            w.varLong(Int64(body))
+            w.byte(0)
+            w.varLong(timestampDelta)
+            w.varLong(Int64(offsetDelta))
+            if let key {
+                w.varLong(Int64(key.count))
+                w.bytes(key)
             } else {
-                buffer.kafkaWriteVarInt(-1)
+                w.varLong(-1)
             }
+            if let value {
+                w.varLong(Int64(value.count))
+                w.bytes(value)
+            } else {
+                w.varLong(-1)
+            }
+            w.varLong(Int64(headers.count))
+            for h in headers {
+                var name = h.key
+                name.withUTF8 { u in
+                    w.varLong(Int64(u.count))
+                    w.bytes(UnsafeRawBufferPointer(u))
+                }
+                if let v = h.value {
+                    w.varLong(Int64(v.count))
+                    v.withUnsafeBytes { w.bytes($0) }
+                } else {
+                    w.varLong(-1)
+                }
+            }
+            assert(w.offset == total)
+            return total
         }
         recordCount += 1
     }
