@@ -47,6 +47,7 @@ import Testing
         let seen = Mutex<[String]>([])
         let assigned = Mutex<Set<TopicPartition>>([])
         let busy = Mutex(false)
+        let commitErrors = Mutex<[String]>([])
         var count: Int { seen.withLock { $0.count } }
     }
 
@@ -59,7 +60,9 @@ import Testing
                 for await batch in consumer.batches {
                     member.busy.withLock { $0 = true }
                     member.seen.withLock { s in s += batch.records.map { String(buffer: $0.value!) } }
-                    try? await consumer.commit([batch.topicPartition: batch.nextOffset])
+                    do { try await consumer.commit([batch.topicPartition: batch.nextOffset]) } catch {
+                        member.commitErrors.withLock { $0.append("\(batch.topicPartition)@\(batch.nextOffset): \(error)") }
+                    }
                     member.busy.withLock { $0 = false }
                 }
             }
@@ -203,6 +206,47 @@ import Testing
         try await Self.twoMembers(servers, mock: true)
     }
 
+    // MARK: pause and resume
+
+    /// A paused partition delivers nothing new while the others go on; resumed, it continues
+    /// where it stopped; every record is seen once.
+    @Test func pauseAndResumeOnTansu() async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA") else { return }
+        let topic = TestEnv.unique("kp_pause")
+        let group = TestEnv.unique("kp-gp")
+        let cluster = try Self.cluster(servers)
+        defer { Task { await cluster.shutdown() } }
+        try await Self.createTopic(cluster, topic, partitions: 2, mock: false)
+        func values(_ round: String) -> [String] { (0..<100).map { "\(round)-p\($0 % 2)-\($0)" } }  // i % 2 = partition
+        let m = Member()
+        let consumer = Self.makeConsumer(cluster, Self.config(group, topic), m)
+        let p0 = TopicPartition(topic: topic, partition: 0)
+        func seen(_ prefix: String) -> Int { m.seen.withLock { $0.filter { $0.hasPrefix(prefix) }.count } }
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            g.addTask { try await Self.runMember(consumer, m) }
+            try await Self.produce(cluster, topic: topic, values("a"), partitions: 2)
+            #expect(try await Self.waitUntil(30) { m.count == 100 }, "seen \(m.count)")
+
+            consumer.pause([p0])
+            try await Task.sleep(nanoseconds: 1_000_000_000)   // a fetch already under way may still land
+            try await Self.produce(cluster, topic: topic, values("b"), partitions: 2)
+            #expect(try await Self.waitUntil(30) { seen("b-p1") == 50 }, "partition 1 while 0 is paused: \(seen("b-p1"))")
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            #expect(seen("b-p0") == 0, "a paused partition delivered \(seen("b-p0")) records")
+
+            consumer.resume([p0])
+            #expect(try await Self.waitUntil(30) { seen("b-p0") == 50 }, "after resume: \(seen("b-p0"))")
+            try await Task.sleep(nanoseconds: 500_000_000)
+            consumer.leave()
+            try await g.waitForAll()
+        }
+        let all = m.seen.withLock { $0 }
+        #expect(all.count == 200 && Set(all) == Set(values("a") + values("b")))
+        // Within partition 0 the order is the produced order.
+        let order = all.filter { $0.contains("-p0-") }
+        #expect(order == (values("a") + values("b")).filter { $0.contains("-p0-") })
+    }
+
     // MARK: three members, cooperative-sticky
 
     /// Three members with the cooperative-sticky assignor join one after another, then one leaves:
@@ -211,14 +255,33 @@ import Testing
     /// and every record is seen exactly once.
     @Test func threeMembersCooperativeStickyOnTansu() async throws {
         guard let servers = Self.bootstrap("KP_KAFKA") else { return }
+        try await Self.threeMembers(servers, mock: false, assignor: .cooperativeSticky)
+    }
+
+    /// The same with the eager range assignor (every member gives up everything at each
+    /// rebalance), on tansu. Not on librdkafka's mock cluster yet: there, in one run of four, the
+    /// mock refused the revoke callback's commits with REBALANCE_IN_PROGRESS and the three-way
+    /// split did not settle within 40 s (two members on the mock pass, see above).
+    @Test func threeMembersEagerRangeOnTansu() async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA") else { return }
+        try await Self.threeMembers(servers, mock: false, assignor: .range)
+    }
+
+    static func threeMembers(_ servers: String, mock: Bool, assignor: ConsumerAssignor) async throws {
         let topic = TestEnv.unique("kp_grp3")
         let group = TestEnv.unique("kp-g3")
         let cluster = try Self.cluster(servers)
         defer { Task { await cluster.shutdown() } }
-        let n: Int32 = 6
-        try await Self.createTopic(cluster, topic, partitions: n, mock: false)
+        try await Self.createTopic(cluster, topic, partitions: 6, mock: mock)
+        // The mock creates topics with its own partition count.
+        let n = Int32(try await cluster.topicMetadata(topic).partitions.count)
+        #expect(n >= 3)
+        /// Partition counts of a balanced split between the first `k` members, largest first.
+        func balanced(_ k: Int) -> [Int] {
+            (0..<3).map { i in i < k ? Int(n) / k + (i < Int(n) % k ? 1 : 0) : 0 }
+        }
         var config = Self.config(group, topic)
-        config.assignor = .cooperativeSticky
+        config.assignor = assignor
 
         let owners = Mutex<[TopicPartition: String]>([:])
         let conflicts = Mutex<[String]>([])
@@ -258,8 +321,7 @@ import Testing
             for joiner in 1...2 {
                 try await produce("j\(joiner)-")
                 g.addTask { try await Self.runMember(consumers[joiner], members[joiner]) }
-                let want = joiner == 1 ? [3, 3, 0] : [2, 2, 2]
-                let settled = try await Self.waitUntil(40) { split() == want }
+                let settled = try await Self.waitUntil(40) { split().sorted(by: >) == balanced(joiner + 1) && split()[joiner] > 0 }
                 #expect(settled, "after member \(joiner) joined: \(split())")
                 try await produce("after\(joiner)-")
                 #expect(try await Self.waitUntil(30) { total() >= produced.count }, "seen \(total()) of \(produced.count)")
@@ -277,6 +339,8 @@ import Testing
         }
         #expect(conflicts.withLock { $0 } == [])
         let seen = members.flatMap { $0.seen.withLock { $0 } }
+        let commitErrors = members.flatMap { $0.commitErrors.withLock { $0 } }
+        #expect(commitErrors == [], "commits refused")
         #expect(seen.count == produced.count, "seen \(seen.count), produced \(produced.count)")
         #expect(Set(seen) == Set(produced))
     }

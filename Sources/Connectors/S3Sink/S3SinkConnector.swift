@@ -196,6 +196,7 @@ final class S3SinkWriter: @unchecked Sendable {
     }
 
     func assigned(_ partitions: [TopicPartition]) async {
+        logger.info("s3.Sink: partitions assigned", metadata: ["partitions": "\(partitions.sorted().map(\.description).joined(separator: ","))"])
         await lock.withLock {
             for p in partitions { buffers[p] = nil }
             newest = [:]
