@@ -102,26 +102,8 @@ public enum PostgresJSON {
 
     /// A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
     static func isJSONNumber(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        var i = 0
-        func digits() -> Int {
-            let start = i
-            while i < u.count, u[i] >= 48, u[i] <= 57 { i += 1 }
-            return i - start
-        }
-        if i < u.count, u[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < u.count else { return false }
-        if u[i] == UInt8(ascii: "0") { i += 1 } else if digits() == 0 { return false }
-        if i < u.count, u[i] == UInt8(ascii: ".") {
-            i += 1
-            if digits() == 0 { return false }
-        }
-        if i < u.count, u[i] == UInt8(ascii: "e") || u[i] == UInt8(ascii: "E") {
-            i += 1
-            if i < u.count, u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") { i += 1 }
-            if digits() == 0 { return false }
-        }
-        return i == u.count
+        var s = s
+        return s.withUTF8 { isJSONNumber(UnsafeRawBufferPointer($0)) }
     }
 
     static func floatFragment(_ text: String, isFloat4: Bool) -> String {

@@ -75,7 +75,7 @@ import Testing
                           promise: nil)
         }
         channel.flush()
-        while let out = try channel.readOutbound(as: ByteBuffer.self) { frames.append(out) }
+        frames = try outboundFrames(channel)
         #expect(frames.map { $0.getInteger(at: 8, as: Int32.self) } == [1, 2, 3])
 
         // Responses for 1, 2 and 3, written as one stream cut in awkward places.
@@ -304,4 +304,18 @@ extension Optional where Wrapped == [UInt8] {
         case .some(let a): a.withUnsafeBytes { body($0) }
         }
     }
+}
+
+
+/// What the handler wrote to `channel`, cut into request frames by their size prefix (a frame may
+/// go out in several buffers: its head apart from the rest).
+func outboundFrames(_ channel: EmbeddedChannel) throws -> [ByteBuffer] {
+    var stream = ByteBuffer()
+    while var out = try channel.readOutbound(as: ByteBuffer.self) { stream.writeBuffer(&out) }
+    var frames: [ByteBuffer] = []
+    while let size = stream.getInteger(at: stream.readerIndex, as: Int32.self), stream.readableBytes >= 4 + Int(size) {
+        frames.append(stream.readSlice(length: 4 + Int(size))!)
+    }
+    #expect(stream.readableBytes == 0, "a partial frame was written")
+    return frames
 }

@@ -375,7 +375,7 @@ import Testing
 
     static func written(_ channel: EmbeddedChannel) throws -> [Int32?] {
         var ids: [Int32?] = []
-        while let out = try channel.readOutbound(as: ByteBuffer.self) { ids.append(out.getInteger(at: 8, as: Int32.self)) }
+        for frame in try outboundFrames(channel) { ids.append(frame.getInteger(at: frame.readerIndex + 8, as: Int32.self)) }
         return ids
     }
 

@@ -97,20 +97,7 @@ public struct PgRowEncoder: Sendable {
     }
 
     private func encode(_ values: [String?], order: [Int], omit: [Bool]?) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(16 + order.count * 24)
-        out.append(UInt8(ascii: "{"))
-        var first = true
-        for i in order {
-            if let omit, i < omit.count, omit[i] { continue }
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            out += namePrefixes[i]
-            let text = i < values.count ? values[i] : nil
-            out += PostgresJSON.fragment(typeOID: columns[i].typeOID, text: text).utf8
-        }
-        out.append(UInt8(ascii: "}"))
-        return out
+        encode(buffers: values.map { $0.map { ByteBuffer(string: $0) } }, order: order, omit: omit)
     }
 }
 
