@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # S3 upload/download throughput: our S3Client (pipe-bench s3-bench) against boto3, same moto, same run.
 #   bench/s3.sh [--count N] [--size BYTES] [--big BYTES] [--concurrency C]
+# Each case runs twice per tool, alternating, and each tool's faster round is shown.
 # Defaults: 1000 objects of 256 KiB and one of 256 MiB, 8 in flight (objects, or parts of the big one:
 # multipart from 16 MiB in 8 MiB parts on both sides). Ours streams downloads (bytes counted, not
 # kept); boto3 reads small bodies whole and downloads the big one with ranged GETs in parallel.
@@ -88,11 +89,20 @@ for spec in "small $COUNT $SIZE" "big 1 $BIG"; do
   set -- $spec; name=$1; n=$2; sz=$3
   for phase in put get; do
     declare -A R=()
+    # Two rounds, the tools alternating, each tool's faster round counted: moto grows its memory
+    # during the first big transfer, which would otherwise penalize whichever tool goes first.
+    for round in 1 2; do
+      for tool in swift boto3; do
+        read -r secs cpu < <(run "$tool" "$phase" "$n" "$sz" "$tool-$name/")
+        if [ -z "${R[$tool-secs]:-}" ] || [ "$(echo "$secs < ${R[$tool-secs]}" | bc -l)" = 1 ]; then
+          R[$tool-secs]=$secs; R[$tool-cpu]=$cpu
+        fi
+      done
+    done
     for tool in swift boto3; do
-      read -r secs cpu < <(run "$tool" "$phase" "$n" "$sz" "$tool-$name/")
+      secs=${R[$tool-secs]}; cpu=${R[$tool-cpu]}
       ops=$(echo "$n / $secs" | bc -l); mbs=$(echo "$n * $sz / 1048576 / $secs" | bc -l)
       printf "%-22s %-6s %10.1f %10.1f %10.2f %9.2f\n" "$phase-$name(${n}x$sz)" "$tool" "$ops" "$mbs" "$cpu" "$secs"
-      R[$tool-secs]=$secs; R[$tool-cpu]=$cpu
     done
     printf "%-22s ratio  speed %.2fx (boto3 wall / ours), cpu %.2fx (boto3 cpu / ours)\n" "$phase-$name" \
       "$(echo "${R[boto3-secs]} / ${R[swift-secs]}" | bc -l)" "$(echo "${R[boto3-cpu]} / ${R[swift-cpu]}" | bc -l)"
