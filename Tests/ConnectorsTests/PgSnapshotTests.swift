@@ -94,7 +94,7 @@ import PipeTestSupport
     /// resume adds none.
     @Test func killedHalfwayAndResumed() async throws {
         guard let s = Snap.services("KP_PG15") else { return }
-        let rows = Int(TestEnv.value("KP_SNAPSHOT_ROWS") ?? "") ?? 200_000
+        let rows = Int(TestEnv.value("KP_SNAPSHOT_ROWS") ?? "") ?? 1_000_000
         let chunk = 10_000
         let table = TestEnv.unique("snap_resume")
         try await Snap.psql(s, """

@@ -129,13 +129,13 @@ struct DeliveryCheck {
 /// Crash safety through the real binary: SIGKILL at random moments during a workload of mixed
 /// transactions, restart each time; at the end every committed change is in Kafka, per key in
 /// commit order, duplicates only from replays after restarts.
-/// `KP_PGSOURCE_CHANGES` (default 20000) and `KP_PGSOURCE_KILLS` (default 10) scale it.
+/// `KP_PGSOURCE_CHANGES` (default 100000, as the issue asks) and `KP_PGSOURCE_KILLS` (default 10) scale it.
 @Suite(.serialized) struct PgSourceCrashTests {
     @Test func sigkillDuringWorkloadLosesNothing() async throws {
         guard let url = TestEnv.require("KP_PG15", onMissingInCI: { Issue.record(Comment(rawValue: $0)) }),
               let kafka = TestEnv.require("KP_KAFKA", onMissingInCI: { Issue.record(Comment(rawValue: $0)) }),
               TestEnv.require("KP_KCAT", onMissingInCI: { Issue.record(Comment(rawValue: $0)) }) != nil else { return }
-        let changes = Int(TestEnv.value("KP_PGSOURCE_CHANGES") ?? "") ?? 20_000
+        let changes = Int(TestEnv.value("KP_PGSOURCE_CHANGES") ?? "") ?? 100_000
         let kills = Int(TestEnv.value("KP_PGSOURCE_KILLS") ?? "") ?? 10
         let t = TestEnv.unique("pgs_crash")
         let slot = t + "_slot", publication = t + "_pub"
