@@ -339,8 +339,14 @@ import Testing
         }
         #expect(conflicts.withLock { $0 } == [])
         let seen = members.flatMap { $0.seen.withLock { $0 } }
-        let commitErrors = members.flatMap { $0.commitErrors.withLock { $0 } }
-        #expect(commitErrors == [], "commits refused")
+        // With the eager assignor every member commits in its revoke callback, before it rejoins:
+        // none may be refused. With cooperative-sticky, members go on consuming while the group
+        // moves to a new generation, so a commit sent across the change may get ILLEGAL_GENERATION
+        // (the partition stays with the member, and its next commit covers it).
+        if assignor == .range {
+            let commitErrors = members.flatMap { $0.commitErrors.withLock { $0 } }
+            #expect(commitErrors == [], "commits refused")
+        }
         #expect(seen.count == produced.count, "seen \(seen.count), produced \(produced.count)")
         #expect(Set(seen) == Set(produced))
     }
