@@ -81,8 +81,9 @@ struct TableCopier {
             // chunk N is handed to the producer and chunk N-1's acknowledgements are awaited. A
             // chunk's position is saved only once every one of its records is acknowledged, and
             // positions are saved in order.
-            var unacknowledged: (chunk: SnapshotChunk, deliveries: [DeliveryFuture], started: ContinuousClock.Instant)?
-            func settle(_ p: (chunk: SnapshotChunk, deliveries: [DeliveryFuture], started: ContinuousClock.Instant)) async throws {
+            typealias Pending = (chunk: SnapshotChunk, deliveries: [DeliveryFuture], started: ContinuousClock.Instant)
+            var unacknowledged: Pending?
+            func settle(_ p: Pending) async throws {
                 try await acknowledged(p.deliveries)
                 saved.rows += Int64(p.chunk.count)
                 saved.after = p.chunk.lastKey

@@ -73,11 +73,6 @@ public struct PgRowEncoder: Sendable {
         encode(buffers: values, order: valueOrder, omit: omit)
     }
 
-    /// The text values of a SELECT row (text format) in column order.
-    public static func texts(of row: PostgresRow) -> [String?] {
-        row.values.map { $0.map { String(buffer: $0) } }
-    }
-
     private func encode(buffers values: [ByteBuffer?], order: [Int], omit: [Bool]?) -> [UInt8] {
         var out: [UInt8] = []
         var size = 2 + order.count * 4
