@@ -11,7 +11,7 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOPosix", package: "swift-nio"),
 ]
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
-let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let metrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
 
 let package = Package(
     name: "kafka-pipe",
@@ -35,7 +35,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -89,7 +88,6 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .executableTarget(name: "kafka-pipe",
                           dependencies: ["Connectors", "PipeConfig", "PipeRuntime", "Storage", log,
-                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                           swiftSettings: swiftSettings),
         // Generates Sources/KafkaWire/Generated from Apache Kafka's JSON message definitions.
@@ -104,7 +102,7 @@ let package = Package(
 
         .testTarget(name: "WireCoreTests", dependencies: ["PipeTestSupport", "WireCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CodecsTests", dependencies: ["PipeTestSupport", "Codecs"], swiftSettings: swiftSettings),
-        .testTarget(name: "PipeAuthTests", dependencies: ["PipeTestSupport", "PipeAuth"], swiftSettings: swiftSettings),
+        .testTarget(name: "PipeAuthTests", dependencies: ["PipeTestSupport", "PipeAuth", "WireCore"], swiftSettings: swiftSettings),
         .testTarget(name: "PipeTLSTests", dependencies: ["PipeTestSupport", "PipeTLS"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "HTTPWireTests", dependencies: ["PipeTestSupport", "HTTPWire"] + nio, swiftSettings: swiftSettings),
         .testTarget(name: "PipeConfigTests", dependencies: ["PipeTestSupport", "PipeConfig"], exclude: ["Examples"],

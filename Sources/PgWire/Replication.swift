@@ -1,4 +1,4 @@
-import FoundationEssentials
+import WireCore
 import NIOCore
 import Synchronization
 
@@ -198,7 +198,7 @@ public final class ReplicationStream: AsyncSequence, Sendable {
     }
 
     static func nowPostgresMicros() -> Int64 {
-        PostgresTime.pgMicros(unixMicros: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        PostgresTime.pgMicros(unixMicros: UnixTime.now().microseconds)
     }
 
     /// Iteration state; one consumer at a time (a later `for` loop continues where the last stopped).

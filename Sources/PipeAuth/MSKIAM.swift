@@ -1,4 +1,4 @@
-public import FoundationEssentials
+public import WireCore
 
 /// The AWS_MSK_IAM SASL mechanism's single client message.
 ///
@@ -16,14 +16,14 @@ public enum MSKIAM {
 
     /// The signature computation behind the payload.
     public static func signature(host: String, credentials: AWSCredentials, region: String,
-                                 date: Date) -> SigV4Signer.Signature {
+                                 date: UnixTime) -> SigV4Signer.Signature {
         let signer = SigV4Signer(credentials: credentials, region: region, service: service)
         return signer.presign(method: "GET", path: "/", query: [("Action", action)], headers: [("host", host)],
                               payloadHash: SigV4Signer.emptyPayloadHash, date: date, expires: expires)
     }
 
     /// - Parameter host: the broker's host name as the client connects to it, without the port.
-    public static func authPayload(host: String, credentials: AWSCredentials, region: String, date: Date,
+    public static func authPayload(host: String, credentials: AWSCredentials, region: String, date: UnixTime,
                                    userAgent: String = "kafka-pipe") -> [UInt8] {
         let signed = signature(host: host, credentials: credentials, region: region, date: date)
         var items = Dictionary(signed.queryItems.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })

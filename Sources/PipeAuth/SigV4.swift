@@ -1,5 +1,4 @@
-public import FoundationEssentials
-
+public import WireCore
 /// AWS Signature Version 4: header signing and query (presigned URL) signing.
 ///
 /// One implementation shared by the S3 client and Kafka's AWS_MSK_IAM. Verified against the
@@ -50,7 +49,7 @@ public struct SigV4Signer: Sendable {
     ///   - payloadHash: hex SHA-256 of the body, or `UNSIGNED-PAYLOAD`.
     ///   - signSessionToken: false adds the token header after signing (a few services want that).
     public func signHeaders(method: String, path: String, query: [(String, String)] = [],
-                            headers: [(String, String)], payloadHash: String, date: Date,
+                            headers: [(String, String)], payloadHash: String, date: UnixTime,
                             addContentSHA256Header: Bool = false, signSessionToken: Bool = true) -> Signature {
         let (amzDate, day) = Self.timestamps(date)
         var signed = headers.filter { !Self.isReplacedHeader($0.0) }
@@ -87,7 +86,7 @@ public struct SigV4Signer: Sendable {
     ///   - expires: seconds the URL stays valid (1...604800).
     public func presign(method: String, path: String, query: [(String, String)] = [],
                         headers: [(String, String)], payloadHash: String = SigV4Signer.unsignedPayload,
-                        date: Date, expires: Int, signSessionToken: Bool = true) -> Signature {
+                        date: UnixTime, expires: Int, signSessionToken: Bool = true) -> Signature {
         let (amzDate, day) = Self.timestamps(date)
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let signedHeaderList = headers.filter { !Self.isReplacedHeader($0.0) }
@@ -237,26 +236,14 @@ public struct SigV4Signer: Sendable {
     }
 
     /// `20150830T123600Z` and `20150830` in UTC.
-    public static func timestamps(_ date: Date) -> (amzDate: String, day: String) {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secondOfDay = seconds - days * 86400
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    public static func timestamps(_ date: UnixTime) -> (amzDate: String, day: String) {
+        let c = date.civil
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        let day = pad(y, 4) + pad(m, 2) + pad(d, 2)
-        let time = pad(secondOfDay / 3600, 2) + pad(secondOfDay % 3600 / 60, 2) + pad(secondOfDay % 60, 2)
+        let day = pad(c.year, 4) + pad(Int64(c.month), 2) + pad(Int64(c.day), 2)
+        let time = pad(Int64(c.hour), 2) + pad(Int64(c.minute), 2) + pad(Int64(c.second), 2)
         return (day + "T" + time + "Z", day)
     }
 }

@@ -1,15 +1,14 @@
-import FoundationEssentials
-
+internal import WireCore
 /// Reads a configuration file into a ``PipeConfiguration``: YAML, then `${VAR}` expansion, then the
 /// keys of the file's class with their types, defaults and checks. Every error names the file, line,
 /// column and key.
 public enum ConfigLoader {
     public static func load(path: String, environment: [String: String]) throws(ConfigError) -> PipeConfiguration {
-        let data: Data
+        let data: [UInt8]
         do {
-            data = try Data(contentsOf: URL(filePath: path))
+            data = try LocalFile.bytes(path)
         } catch {
-            throw ConfigError(code: .io, file: path, line: 0, column: 0, message: "cannot read the file: \(error)")
+            throw ConfigError(code: .io, file: path, line: 0, column: 0, message: "cannot read the file: \(error.reason)")
         }
         let root = try YAML.parse(bytes: data, file: path)
         return try decode(root: root, file: path, environment: environment)

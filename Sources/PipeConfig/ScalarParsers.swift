@@ -1,3 +1,4 @@
+internal import WireCore
 /// Parsers for the value syntaxes of the configuration: Go durations, sizes, addresses, dates, booleans.
 /// Each returns the value or a message (without the key or position; the caller adds those).
 public enum ScalarParsers {
@@ -331,17 +332,9 @@ public enum ScalarParsers {
         return era * 146097 + doe - 719468
     }
 
-    static func civilFromDays(_ z0: Int64) -> (Int, Int, Int) {
-        let z = Int(z0) + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
+    static func civilFromDays(_ days: Int64) -> (Int, Int, Int) {
+        let (y, m, d) = CivilTime.date(daysSince1970: days)
+        return (Int(y), m, d)
     }
 
     // MARK: URL pieces

@@ -93,31 +93,18 @@ public enum PipeLogLevel {
 /// UTC timestamps as RFC 3339 text with milliseconds: `2026-11-25T02:16:09.123Z`.
 public enum LogTimestamp {
     public static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return format(seconds: Int64(ts.tv_sec), milliseconds: Int(ts.tv_nsec / 1_000_000))
+        let t = UnixTime.now()
+        return format(seconds: t.seconds, milliseconds: Int(t.nanoseconds / 1_000_000))
     }
 
-    /// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
     public static func format(seconds: Int64, milliseconds: Int) -> String {
-        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
-        let secOfDay = Int(seconds - days * 86400)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        var year = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        if month <= 2 { year += 1 }
-        func pad(_ v: Int64, _ width: Int) -> String {
+        let c = CivilTime(unixSeconds: seconds)
+        func pad(_ v: Int, _ width: Int) -> String {
             let s = String(v)
             return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(Int64(secOfDay / 3600), 2)):"
-            + "\(pad(Int64(secOfDay / 60 % 60), 2)):\(pad(Int64(secOfDay % 60), 2)).\(pad(Int64(milliseconds), 3))Z"
+        return "\(pad(Int(c.year), 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):"
+            + "\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(milliseconds, 3))Z"
     }
 }
 

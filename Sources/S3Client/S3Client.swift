@@ -1,4 +1,3 @@
-internal import FoundationEssentials
 internal import HTTPWire
 public import Logging
 public import NIOCore
@@ -211,7 +210,7 @@ public final class S3Client: Sendable {
         let (host, path, hostHeader) = address(bucket: r.bucket, key: r.key)
         var headers: [(String, String)] = [("Host", hostHeader)] + r.headers
         let sig = signer.signHeaders(method: r.method, path: path, query: r.query, headers: headers,
-                                     payloadHash: payloadHash, date: Date(), addContentSHA256Header: true)
+                                     payloadHash: payloadHash, date: .now(), addContentSHA256Header: true)
         headers += sig.headers.map { ($0.name, $0.value) }
         var target = SigV4Signer.encodePath(path)
         if !r.query.isEmpty { target += "?" + SigV4Signer.encodeQuery(r.query) }
@@ -252,7 +251,7 @@ public final class S3Client: Sendable {
         }
         let (_, path, hostHeader) = address(bucket: bucket, key: key)
         let sig = signer.presign(method: method, path: path, query: query, headers: [("Host", hostHeader)],
-                                 date: signingTime.map { Date(timeIntervalSince1970: Double($0)) } ?? Date(), expires: seconds)
+                                 date: signingTime.map { UnixTime(seconds: $0) } ?? .now(), expires: seconds)
         let items = query + sig.queryItems.map { ($0.name, $0.value) }
         let scheme = configuration.endpoint.useTLS ? "https" : "http"
         return "\(scheme)://\(hostHeader)\(SigV4Signer.encodePath(path))?\(SigV4Signer.encodeQuery(items))"

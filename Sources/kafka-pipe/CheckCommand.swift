@@ -1,20 +1,14 @@
-import ArgumentParser
 import NIOCore
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check",
-        abstract: "Validate a configuration, print it resolved (secrets as ***) and try each endpoint.")
-
-    @Argument(help: "The configuration file.")
+/// `kafka-pipe check CONFIG.yaml`.
+struct CheckCommand {
     var config: String
-
-    @Option(help: "Seconds to wait for each endpoint.")
-    var timeout: Int = 5
+    /// Seconds to wait for each endpoint.
+    var timeout: Int
 
     func run() async throws {
         let loaded: LoadedConfig

@@ -1,4 +1,3 @@
-import ArgumentParser
 import PipeRuntime
 #if canImport(Glibc)
 import Glibc
@@ -16,51 +15,30 @@ struct Exit: Error {
     var status: Int32
 }
 
-struct KafkaPipe: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "kafka-pipe",
-        abstract: "Change data capture: PostgreSQL → Kafka → ClickHouse / S3.",
-        usage: """
-        kafka-pipe CONFIG.yaml [--data DIR] [--stop-timeout SECONDS]
-          kafka-pipe check CONFIG.yaml
-          kafka-pipe state [--data DIR] [--json]
-          kafka-pipe --version
-        """,
-        discussion: """
-        Exit status: 0 after a clean stop or finished work, 1 after a runtime failure,
-        2 for a bad command line or configuration.
-        """,
-        version: BuildInfo.text,
-        subcommands: [RunCommand.self, CheckCommand.self, StateCommand.self],
-        defaultSubcommand: RunCommand.self)
-}
-
 @main
 enum Main {
     static func main() async {
         let status: Int32
         do {
-            var command = try KafkaPipe.parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+            switch try Invocation.parse(Array(CommandLine.arguments.dropFirst())) {
+            case .print(let text):
+                print(text)
+            case let .run(config, data, stopTimeout):
+                try await RunCommand(config: config, data: data, stopTimeout: stopTimeout).run()
+            case let .check(config, timeout):
+                try await CheckCommand(config: config, timeout: timeout).run()
+            case .state(let options):
+                try await StateCommand(options: options).run()
             }
             status = ExitStatus.ok
+        } catch let e as UsageError {
+            printError("Error: \(e.message)\n\(Help.usage(for: e.command))\n  See 'kafka-pipe --help' for more information.")
+            status = ExitStatus.usage
         } catch let e as Exit {
             status = e.status
         } catch {
-            let code = KafkaPipe.exitCode(for: error)
-            let message = KafkaPipe.fullMessage(for: error)
-            if code == .success {
-                // --help, --version
-                if !message.isEmpty { print(message) }
-                status = ExitStatus.ok
-            } else {
-                if !message.isEmpty { printError(message) }
-                // ArgumentParser reports usage errors as EX_USAGE (64); SPEC §1 says 2.
-                status = code == .validationFailure ? ExitStatus.usage : ExitStatus.failure
-            }
+            printError("\(error)")
+            status = ExitStatus.failure
         }
         fflush(nil)
         exit(status)

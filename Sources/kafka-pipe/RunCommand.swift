@@ -1,31 +1,18 @@
-import ArgumentParser
 import Connectors
 import CoreMetrics
 import Logging
 import PipeRuntime
+import WireCore
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
 #endif
 
-struct RunCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Run the connector the configuration names until SIGINT/SIGTERM or until its work is done.",
-        shouldDisplay: false)
-
-    @Argument(help: "The configuration file.")
+/// `kafka-pipe [run] CONFIG.yaml`.
+struct RunCommand {
     var config: String
-
-    @Option(name: .customLong("data"), help: "The state directory.")
-    var data: String = "data"
-
-    @Option(name: .customLong("stop-timeout"), help: "Seconds a graceful stop may take.")
-    var stopTimeout: Int = 30
-
-    func validate() throws {
-        guard stopTimeout > 0 else { throw ValidationError("--stop-timeout must be positive") }
-    }
+    var data: String
+    var stopTimeout: Int
 
     func run() async throws {
         let environment = currentEnvironment()
@@ -137,8 +124,4 @@ func currentEnvironment() -> [String: String] {
 }
 
 /// Seconds since 1970, now.
-private func processStartSeconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec)
-}
+private func processStartSeconds() -> Int64 { UnixTime.now().seconds }

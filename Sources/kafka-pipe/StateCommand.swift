@@ -1,40 +1,14 @@
-import ArgumentParser
 import WireCore
 import Storage
 
-struct StateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "state",
-        abstract: "Print, read-only, what the state store holds for each connector name; or delete positions.",
-        discussion: """
-            With --delete NAME and --key KEY (repeatable) or --prefix PREFIX, removes those positions of \
-            connector NAME, so that it starts them afresh (after a topic was recreated, a slot dropped, or \
-            to snapshot a table again). The connector must be stopped: the store's lock refuses a running one.
-            """)
-
-    @Option(name: .customLong("data"), help: "The state directory.")
-    var data: String = "data"
-
-    @Flag(help: "Print JSON: {\"<connector>\": {\"<key>\": \"<text>\" or {\"hex\": \"…\"}}}.")
-    var json = false
-
-    @Option(name: .customLong("delete"), help: "Delete positions of this connector name (with --key or --prefix).")
-    var deleteName: String?
-
-    @Option(name: .customLong("key"), help: "A key to delete (repeatable).")
-    var keys: [String] = []
-
-    @Option(help: "Delete every key that starts with this prefix (\"\" deletes them all).")
-    var prefix: String?
-
-    func validate() throws {
-        if deleteName == nil && (!keys.isEmpty || prefix != nil) {
-            throw ValidationError("--key and --prefix need --delete NAME")
-        }
-        if deleteName != nil && keys.isEmpty && prefix == nil {
-            throw ValidationError("--delete NAME needs --key KEY or --prefix PREFIX")
-        }
-    }
+/// `kafka-pipe state`: prints the store, or deletes positions (`--delete NAME --key K | --prefix P`).
+struct StateCommand {
+    var options: Invocation.StateOptions
+    var data: String { options.data }
+    var json: Bool { options.json }
+    var deleteName: String? { options.deleteName }
+    var keys: [String] { options.keys }
+    var prefix: String? { options.prefix }
 
     func run() async throws {
         if let name = deleteName {

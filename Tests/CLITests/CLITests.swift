@@ -168,11 +168,54 @@ final class Background: @unchecked Sendable {
     }
 
     @Test(arguments: [["--no-such-flag"], ["check"], ["state", "--json", "extra"], ["check", "a.yaml", "b.yaml"],
-                      ["run"], ["x.yaml", "--stop-timeout", "0"]])
+                      ["run"], ["x.yaml", "--stop-timeout", "0"], ["x.yaml", "--stop-timeout", "soon"], ["x.yaml", "--data"],
+                      ["state", "--key", "k"], ["state", "--delete", "n"], ["state", "--json=yes"], ["-x", "x.yaml"],
+                      ["check", "a.yaml", "--timeout", "1", "--timeout", "2"], ["--version", "x"], []])
     func badCommandLineExitsTwo(args: [String]) async throws {
         let r = try await CLI.run(args)
         #expect(r.status == 2, "\(args): \(r.stdout) \(r.stderr)")
         #expect(!r.stderr.isEmpty)
+    }
+
+    @Test func badCommandLineNamesTheProblemAndTheUsage() async throws {
+        let r = try await CLI.run(["state", "--json", "--delete", "orders"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("Error: --delete NAME needs --key KEY or --prefix PREFIX"), "\(r.stderr)")
+        #expect(r.stderr.contains("Usage: kafka-pipe state"), "\(r.stderr)")
+        let bad = try await CLI.run(["x.yaml", "--stop-timeout", "soon"])
+        #expect(bad.stderr.contains("'soon' is invalid for '--stop-timeout"), "\(bad.stderr)")
+        let unknown = try await CLI.run(["check", "x.yaml", "--tiemout", "3"])
+        #expect(unknown.stderr.contains("Unknown option '--tiemout'"), "\(unknown.stderr)")
+    }
+
+    @Test(arguments: [(["--help"], "Commands:"), (["-h"], "Commands:"), (["help"], "Commands:"),
+                      (["help", "state"], "--prefix PREFIX"), (["state", "--help"], "--prefix PREFIX"),
+                      (["check", "-h"], "--timeout SECONDS"), (["run", "--help"], "--stop-timeout SECONDS"),
+                      (["x.yaml", "--help"], "Commands:")])
+    func helpExitsZero(args: [String], expected: String) async throws {
+        let r = try await CLI.run(args)
+        #expect(r.status == 0, "\(args): \(r.stderr)")
+        #expect(r.stdout.contains(expected), "\(args): \(r.stdout)")
+        #expect(r.stdout.contains("Usage: kafka-pipe"), "\(args): \(r.stdout)")
+    }
+
+    /// `--name=value`, `--` and options before the configuration are all accepted.
+    @Test func optionSpellings() async throws {
+        let dir = try await CLI.tempDir()
+        let data = dir.appendingPathComponent("st").path
+        for args in [["state", "--data=\(data)"], ["state", "--json", "--data", data]] {
+            let r = try await CLI.run(args)
+            #expect(r.status == 1, "\(args): \(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("no state directory at \(data)"), "\(args): \(r.stderr)")
+        }
+        for (args, file) in [(["--data", data, "missing.yaml"], "missing.yaml"), (["--", "-odd.yaml"], "-odd.yaml"),
+                             (["run", "--stop-timeout=5", "--", "-odd.yaml"], "-odd.yaml")] {
+            let r = try await CLI.run(args, cwd: dir)
+            #expect(r.status == 2, "\(args): \(r.stdout) \(r.stderr)")
+            #expect(r.stderr.contains("\(file): cannot read the file: cannot open: No such file"), "\(args): \(r.stderr)")
+        }
+        let dashed = try await CLI.run(["-odd.yaml"], cwd: dir)
+        #expect(dashed.status == 2 && dashed.stderr.contains("Unknown option '-odd.yaml'"), "\(dashed.stderr)")
     }
 
     @Test func brokenYAMLExitsTwoWithPosition() async throws {

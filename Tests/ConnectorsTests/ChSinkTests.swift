@@ -2,7 +2,7 @@ import ClickHouseNative
 import Connectors
 import Foundation
 import Logging
-import Metrics
+import CoreMetrics
 import PipeConfig
 import PipeRuntime
 import PipeTestSupport

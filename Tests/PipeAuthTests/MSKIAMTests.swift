@@ -1,10 +1,11 @@
 import Foundation
 import PipeAuth
 import PipeTestSupport
+import WireCore
 import Testing
 
 @Suite struct MSKIAMTests {
-    static let date = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14T22:13:20Z
+    static let date = UnixTime(seconds: 1_700_000_000)  // 2023-11-14T22:13:20Z
 
     func payload(token: String?) async throws -> [String: String] {
         let credentials = AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE",

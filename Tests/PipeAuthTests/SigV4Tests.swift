@@ -1,6 +1,7 @@
 import Foundation
 import PipeAuth
 import PipeTestSupport
+import WireCore
 import Testing
 
 /// The aws-c-auth SigV4 test suite in `../shared/aws-sigv4-test-suite`: every case, header and
@@ -120,7 +121,7 @@ import Testing
         }
         let context = try JSONDecoder().decode(Context.self, from: Data(contentsOf: dir.appendingPathComponent("context.json")))
         let request = try await Self.parse(Data(contentsOf: dir.appendingPathComponent("request.txt")))
-        let date = try #require(ISO8601DateFormatter().date(from: context.timestamp))
+        let date = UnixTime(seconds: Int64(try #require(ISO8601DateFormatter().date(from: context.timestamp)).timeIntervalSince1970))
         let signer = SigV4Signer(
             credentials: AWSCredentials(accessKeyID: context.credentials.access_key_id,
                                         secretAccessKey: context.credentials.secret_access_key,
@@ -159,11 +160,11 @@ import Testing
 
 @Suite struct SigV4UnitTests {
     @Test func timestamps() {
-        #expect(SigV4Signer.timestamps(Date(timeIntervalSince1970: 1_440_938_160)) == ("20150830T123600Z", "20150830"))
-        #expect(SigV4Signer.timestamps(Date(timeIntervalSince1970: 0)) == ("19700101T000000Z", "19700101"))
-        #expect(SigV4Signer.timestamps(Date(timeIntervalSince1970: 951_782_399)) == ("20000228T235959Z", "20000228"))
-        #expect(SigV4Signer.timestamps(Date(timeIntervalSince1970: 951_782_400)) == ("20000229T000000Z", "20000229"))
-        #expect(SigV4Signer.timestamps(Date(timeIntervalSince1970: 4_102_444_800.9)) == ("21000101T000000Z", "21000101"))
+        #expect(SigV4Signer.timestamps(UnixTime(seconds: 1_440_938_160)) == ("20150830T123600Z", "20150830"))
+        #expect(SigV4Signer.timestamps(UnixTime(seconds: 0)) == ("19700101T000000Z", "19700101"))
+        #expect(SigV4Signer.timestamps(UnixTime(seconds: 951_782_399)) == ("20000228T235959Z", "20000228"))
+        #expect(SigV4Signer.timestamps(UnixTime(seconds: 951_782_400)) == ("20000229T000000Z", "20000229"))
+        #expect(SigV4Signer.timestamps(UnixTime(seconds: 4_102_444_800, nanoseconds: 900_000_000)) == ("21000101T000000Z", "21000101"))
     }
 
     @Test func encodingAndNormalization() {
@@ -186,7 +187,7 @@ import Testing
         let key = "/bucket/dir//a b+c=ü(1).json"
         let body = Array("{\"x\":1}".utf8)
         let payloadHash = unsignedPayload ? SigV4Signer.unsignedPayload : Hex.encode(Digest.sha256.hash(body))
-        let date = Date(timeIntervalSince1970: 1_700_000_000)
+        let date = UnixTime(seconds: 1_700_000_000)
         let signed = signer.signHeaders(method: "PUT", path: key, query: [("x-id", "PutObject")],
                                         headers: [("Host", "127.0.0.1:9900"), ("Content-Type", "application/json")],
                                         payloadHash: payloadHash, date: date, addContentSHA256Header: true)

@@ -197,17 +197,6 @@ extension ChAvroSchema {
     }
 
     static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
-            if n < 0 { return nil }
-            if n == 0 { return out }
-            out += chunk[0..<n]
-            if out.count > 16 << 20 { return nil }
-        }
+        try? LocalFile.bytes(path, limit: 16 << 20)
     }
 }

@@ -5,7 +5,6 @@
 // own consumer and writer (partitions are never shared, so writers do not contend).
 internal import ClickHouseNative
 internal import PipeTLS
-internal import FoundationEssentials
 internal import KafkaWire
 internal import Logging
 internal import NIOCore

@@ -11,7 +11,6 @@
 internal import ClickHouseNative
 internal import Logging
 internal import CoreMetrics
-internal import Metrics
 internal import KafkaWire
 internal import PipeConfig
 internal import PipeRuntime

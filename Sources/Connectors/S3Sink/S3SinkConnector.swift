@@ -9,7 +9,6 @@
 // is deleted; a restart finishes (or drops, when the new object never arrived) what is pending.
 internal import Codecs
 internal import CoreMetrics
-internal import FoundationEssentials
 public import KafkaWire
 internal import Logging
 internal import NIOCore

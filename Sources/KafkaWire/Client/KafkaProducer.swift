@@ -1,3 +1,4 @@
+import WireCore
 public import NIOCore
 import Synchronization
 
@@ -189,11 +190,7 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    static func nowMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    static func nowMillis() -> Int64 { UnixTime.now().milliseconds }
 
     // MARK: the sender
 
@@ -456,9 +453,3 @@ struct TopicPartitionKey: Hashable, Sendable {
     var topic: String
     var partition: Int32
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

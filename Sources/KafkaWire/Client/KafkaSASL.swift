@@ -1,4 +1,4 @@
-import FoundationEssentials
+import WireCore
 import PipeAuth
 
 /// The client side of one SASL exchange as a value: no I/O. `start()` gives the first
@@ -21,10 +21,10 @@ struct KafkaSASLExchange: Sendable {
     let mechanism: SASLMechanismConfig
     /// The broker host (AWS_MSK_IAM signs it).
     let host: String
-    let date: Date
+    let date: UnixTime
     private var state: State = .initial
 
-    init(mechanism: SASLMechanismConfig, host: String, date: Date = Date()) {
+    init(mechanism: SASLMechanismConfig, host: String, date: UnixTime = .now()) {
         self.mechanism = mechanism
         self.host = host
         self.date = date

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A wall-clock instant: seconds and nanoseconds since 1970-01-01T00:00:00Z (what signatures,
+/// log lines and protocol timestamps need; no calendar or time-zone machinery).
+public struct UnixTime: Sendable, Hashable, Comparable {
+    public var seconds: Int64
+    /// 0..<1_000_000_000.
+    public var nanoseconds: Int32
+
+    public init(seconds: Int64, nanoseconds: Int32 = 0) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    /// The system's real-time clock.
+    public static func now() -> UnixTime {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UnixTime(seconds: Int64(ts.tv_sec), nanoseconds: Int32(ts.tv_nsec))
+    }
+
+    public var milliseconds: Int64 { seconds * 1000 + Int64(nanoseconds) / 1_000_000 }
+    public var microseconds: Int64 { seconds * 1_000_000 + Int64(nanoseconds) / 1000 }
+
+    public static func < (a: UnixTime, b: UnixTime) -> Bool {
+        (a.seconds, a.nanoseconds) < (b.seconds, b.nanoseconds)
+    }
+
+    /// The UTC calendar date and time of day of `seconds`.
+    public var civil: CivilTime { CivilTime(unixSeconds: seconds) }
+}
+
+/// A proleptic Gregorian date and time of day in UTC.
+public struct CivilTime: Sendable, Hashable {
+    public var year: Int64
+    public var month: Int   // 1...12
+    public var day: Int     // 1...31
+    public var hour: Int, minute: Int, second: Int
+
+    public init(unixSeconds seconds: Int64) {
+        let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secondOfDay = Int(seconds - days * 86400)
+        (year, month, day) = Self.date(daysSince1970: days)
+        hour = secondOfDay / 3600
+        minute = secondOfDay % 3600 / 60
+        second = secondOfDay % 60
+    }
+
+    /// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    public static func date(daysSince1970 days: Int64) -> (year: Int64, month: Int, day: Int) {
+        let z = days + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), Int(m), Int(d))
+    }
+}
+
+/// Reading a whole local file (configuration, schemas) without Foundation.
+public enum LocalFile {
+    public struct ReadError: Error, CustomStringConvertible, Sendable {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
+    /// The file's bytes; files larger than `limit` are refused.
+    public static func bytes(_ path: String, limit: Int = 64 << 20) throws(ReadError) -> [UInt8] {
+        func failure(_ what: String, _ code: Int32) -> ReadError {
+            let text = strerror(code).map { String(cString: $0) } ?? "error \(code)"
+            return ReadError(path: path, reason: "\(what): \(text)")
+        }
+        var fd: Int32
+        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else { throw failure("cannot open", errno) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure("cannot read", errno)
+            }
+            if n == 0 { return out }
+            guard out.count + n <= limit else {
+                throw ReadError(path: path, reason: "larger than \(limit) bytes")
+            }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-import Connectors
-
-@Test func ConnectorsModuleLinks() {
-    #expect(ConnectorsModule.name == "Connectors")
-}

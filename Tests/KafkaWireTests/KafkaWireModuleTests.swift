@@ -1,6 +1,0 @@
-import Testing
-import KafkaWire
-
-@Test func KafkaWireModuleLinks() {
-    #expect(KafkaWireModule.name == "KafkaWire")
-}

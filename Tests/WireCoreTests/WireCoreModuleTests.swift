@@ -1,6 +1,0 @@
-import Testing
-import WireCore
-
-@Test func WireCoreModuleLinks() {
-    #expect(WireCoreModule.name == "WireCore")
-}
