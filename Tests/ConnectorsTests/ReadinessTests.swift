@@ -152,4 +152,37 @@ enum ReadyProbe {
         #expect(await sink.stop(SIGTERM) == 0, "\(sink.output)")
         S3ConnectorTests.expectExactlyOnce(all.rows, count: 15, "after S3 came back")
     }
+
+    @Test func chSinkReadyFollowsClickHouse() async throws {
+        guard let svc = CHT.services() else { return }
+        let forwarder = Forwarder(port: try await S3T.freePort(), to: svc.host, try #require(Int(svc.port)))
+        defer { forwarder.stop() }
+        try await forwarder.start()
+        var viaForwarder = svc
+        viaForwarder.ch = "127.0.0.1:\(forwarder.port)"
+        let t = CHT.name("chready"), topic = t.replacingOccurrences(of: "_", with: "-")
+        try await CHT.sql(svc, "CREATE TABLE default.\(t) (id UInt64) ENGINE = MergeTree ORDER BY id")
+        try await CHT.produce(svc, topic: topic, lines: (1...5).map { #"{"id":\#($0)}"# }.joined(separator: "\n") + "\n", options: "-p 0")
+        let http = try await S3T.freePort()
+        let sink = try BackgroundProcess.pipe(CHT.yaml(name: "ready", svc: viaForwarder, topics: [topic], group: "g-" + topic,
+                                                       table: t, http: "127.0.0.1:\(http)"), in: try S3T.tempDir())
+        defer { sink.killNow() }
+        #expect(try await CHT.waitForRows(svc, "default.\(t)", 5, while: sink) == 5, "\(sink.output)")
+        #expect(await ReadyProbe.get(port: http)?.status == 200, "\(sink.output)")
+
+        // ClickHouse away while records wait: not ready, naming ClickHouse.
+        forwarder.stop()
+        try await CHT.produce(svc, topic: topic, lines: (6...10).map { #"{"id":\#($0)}"# }.joined(separator: "\n") + "\n", options: "-p 0")
+        let away = await ReadyProbe.waitFor(port: http, status: 503, body: "ClickHouse unavailable")
+        #expect(away?.status == 503 && away?.body.contains("ClickHouse unavailable") == true, "\(String(describing: away)) \(sink.output)")
+        #expect(try await CHT.count(svc, "default.\(t)") == 5)
+
+        // Back: the block that waited is inserted once, and the sink is ready again.
+        try await forwarder.start()
+        let again = await ReadyProbe.waitFor(port: http, status: 200, seconds: 60)
+        #expect(again?.status == 200, "\(String(describing: again)) \(sink.output)")
+        #expect(try await CHT.waitForRows(svc, "default.\(t)", 10, while: sink) == 10, "\(sink.output)")
+        #expect(await sink.stop(SIGTERM) == 0, "\(sink.output)")
+        #expect(try await CHT.sql(svc, "SELECT count(), uniqExact(id) FROM default.\(t) FORMAT TSV") == "10\t10\n")
+    }
 }
