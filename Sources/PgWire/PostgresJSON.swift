@@ -169,27 +169,13 @@ public enum PostgresJSON {
 
     // MARK: dates and times
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-    static func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
+    @inline(__always)
+    static func daysFromCivil(_ y: Int64, _ m: Int64, _ d: Int64) -> Int64 { CivilTime.days(year: y, month: m, day: d) }
 
-    static func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
+    @inline(__always)
+    static func civilFromDays(_ days: Int64) -> (Int64, Int64, Int64) {
+        let (y, m, d) = CivilTime.date(daysSince1970: days)
+        return (y, Int64(m), Int64(d))
     }
 
     /// Parses `YYYY-MM-DD HH:MM:SS[.ffffff]` (AD) into days since 1970, microseconds into that day,

@@ -322,14 +322,8 @@ public enum ScalarParsers {
     }
 
     // Howard Hinnant's days-from-civil algorithm.
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (m + 9) % 12
-        let doy = (153 * mp + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
+    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int {
+        Int(CivilTime.days(year: Int64(y), month: Int64(m), day: Int64(d)))
     }
 
     static func civilFromDays(_ days: Int64) -> (Int, Int, Int) {

@@ -52,7 +52,20 @@ public struct CivilTime: Sendable, Hashable {
         second = secondOfDay % 60
     }
 
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil); the
+    /// month 1...12 and the day 1...31 (not checked against the month's length).
+    @inlinable
+    public static func days(year y0: Int64, month m: Int64, day d: Int64) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
     /// Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    @inlinable
     public static func date(daysSince1970 days: Int64) -> (year: Int64, month: Int, day: Int) {
         let z = days + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097

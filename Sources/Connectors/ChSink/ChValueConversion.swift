@@ -393,13 +393,8 @@ enum ChScalar {
     // MARK: times
 
     /// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
+    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int {
+        Int(CivilTime.days(year: Int64(y), month: Int64(m), day: Int64(d)))
     }
 
     /// Parses `YYYY-MM-DD`, optionally followed by `T`/space, `HH:MM[:SS[.fraction]]` and `Z` or

@@ -65,16 +65,8 @@ public struct S3ObjectKey: Sendable, Hashable, CustomStringConvertible {
         var days = seconds / 86400
         var rem = seconds % 86400
         if rem < 0 { rem += 86400; days -= 1 }
-        // Civil-from-days (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let (y, month, day) = CivilTime.date(daysSince1970: days)
+        let m = Int64(month), d = Int64(day)
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         var year = String(y)
         if year.count < 4 { year = String(repeating: "0", count: 4 - year.count) + year }
