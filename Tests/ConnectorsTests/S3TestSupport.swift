@@ -343,6 +343,10 @@ elif cmd == "put":
             name = "%s/2024-01-0%d 10:00:00/%d/%018d-%018d.gz" % (topic, 1 + o % 3, p, off - rows, off - 1)
             s3.put_object(Bucket=bucket, Key=name, Body=gzip.compress(("\n".join(lines) + "\n").encode()),
                           Metadata={"count": str(rows)})
+elif cmd == "sizes":
+    # sizes BUCKET PREFIX: "key size" per object
+    for k in sorted(keys(args[0], args[1])):
+        print(k.replace(" ", "_"), s3.head_object(Bucket=args[0], Key=k)["ContentLength"])
 else:
     sys.exit("unknown command " + cmd)
 """#

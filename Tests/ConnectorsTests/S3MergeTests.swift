@@ -55,3 +55,40 @@ import Glibc
         try reopened.close()
     }
 }
+
+/// The merge rule's size bound (SPEC §6): records are appended to the partition's newest object of
+/// the time bucket while it is at most 5 MiB; past that a new object starts.
+@Suite(.serialized) struct S3SinkMergeLimitTests {
+    @Test func objectsPastFiveMiBAreNotMergedInto() async throws {
+        guard let svc = S3T.services() else { return }
+        let topic = S3T.uniqueName("mlimit"), bucket = S3T.uniqueName("kp-mlimit")
+        try await S3T.tool(svc, ["mkbucket", bucket])
+        // 88 records of 96 KiB random base64 text: about 6.2 MiB once gzip'd (base64 gzips to about 3/4).
+        let produce = """
+            python3 -c 'import base64,os
+            for i in range(88): print(base64.b64encode(os.urandom(73728)).decode())' | '\(svc.kcat)' -b \(svc.kafka) -P -t \(topic) -p 0
+            """
+        let big = try await Run.shell(produce)
+        #expect(big.status == 0, "kcat: \(big.stderr)")
+        let dir = try S3T.tempDir()
+        let sink = try BackgroundProcess.pipe(S3T.sinkYAML(name: "mlimit-sink", svc: svc, bucket: bucket, topic: topic,
+                                                           group: "g-" + topic, timeout: "2s"), in: dir)
+        defer { sink.killNow() }
+        let first = try await S3ConnectorTests.waitForRows(svc, bucket: bucket, prefix: topic + "/", count: 88, while: sink)
+        #expect(first.objects == 1, "the 88 records were one batch: \(first.objects) objects")
+        let listed = try await S3T.tool(svc, ["sizes", bucket, topic + "/"])
+        let sizes = listed.split(separator: "\n").compactMap { Int($0.split(separator: " ").last ?? "") }
+        #expect(sizes.count == 1 && sizes[0] > 5 << 20, "object sizes: \(sizes)")
+
+        // Three small records: a new object, the big one untouched.
+        let small = try await Run.shell("printf 'a\\nb\\nc\\n' | '\(svc.kcat)' -b \(svc.kafka) -P -t \(topic) -p 0")
+        #expect(small.status == 0, "kcat: \(small.stderr)")
+        let after = try await S3ConnectorTests.waitForRows(svc, bucket: bucket, prefix: topic + "/", count: 91, while: sink)
+        #expect(await sink.stop(SIGTERM) == 0, "\(sink.output)")
+        #expect(after.objects == 2, "objects: \(after.objects)")
+        S3ConnectorTests.expectExactlyOnce(after.rows, count: 91, "past the merge limit")
+        let keys = try await S3T.tool(svc, ["sizes", bucket, topic + "/"])
+        #expect(keys.contains("000000000000000000-000000000000000087.gz") && keys.contains("000000000000000088-000000000000000090.gz"),
+                "keys: \(keys)")
+    }
+}
