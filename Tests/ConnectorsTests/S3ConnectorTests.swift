@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// s3.Sink and s3.Backup through the real `kafka-pipe` binary, with tansu, moto and kcat
-/// (issue #12). Workload sizes scale with `KP_S3_CRASH_RECORDS` (sink crash test, default 20,000)
+/// (issue #12). Workload sizes scale with `KP_S3_CRASH_RECORDS` (sink crash test, default 1,000,000, the issue's size)
 /// and `KP_S3_BACKUP_ROWS` (rows per object in the backup crash test, default 2,000 × 20 objects).
 @Suite(.serialized) struct S3ConnectorTests {
     /// Waits until the objects under `prefix` hold `count` rows (or `seconds` pass); returns the dump.
@@ -168,7 +168,7 @@ import Glibc
 
     @Test func sinkKilledAtRandomMomentsStoresEveryRecordOnce() async throws {
         guard let svc = S3T.services() else { return }
-        let n = Int(TestEnv.value("KP_S3_CRASH_RECORDS") ?? "") ?? 20_000
+        let n = Int(TestEnv.value("KP_S3_CRASH_RECORDS") ?? "") ?? 1_000_000
         let topic = S3T.uniqueName("crash"), bucket = S3T.uniqueName("kp-crash")
         try await S3T.tool(svc, ["mkbucket", bucket])
         let produced = try await Run.shell("""
@@ -191,7 +191,7 @@ import Glibc
         #expect(kills == 3)
         let sink = try BackgroundProcess.pipe(yaml, in: dir)
         defer { sink.killNow() }
-        let dump = try await Self.waitForRows(svc, bucket: bucket, prefix: topic + "/", count: n, seconds: 150, while: sink)
+        let dump = try await Self.waitForRows(svc, bucket: bucket, prefix: topic + "/", count: n, seconds: 300, while: sink)
         try await Task.sleep(for: .seconds(1))
         let final = try await S3T.dump(svc, bucket: bucket, prefix: topic + "/")
         #expect(await sink.stop(SIGTERM) == 0, "sink output: \(sink.output.suffix(2000))")
