@@ -68,41 +68,57 @@ public enum LZ4 {
         while true {
             guard ip < srcLen else { throw CodecError(.truncated, "lz4 block sequence") }
             let token = Int(src[ip])
-            ip += 1
+            ip &+= 1
             var lit = token >> 4
-            if lit == 15 {
-                while true {
-                    guard ip < srcLen else { throw CodecError(.truncated, "lz4 literal length") }
-                    let b = Int(src[ip])
-                    ip += 1
-                    lit += b
-                    if b != 255 { break }
+            if lit != 15 && srcLen &- ip >= 18 && opEnd &- op >= 16 {
+                // Fast path (most sequences): at most 14 literals, copied as 16 bytes; the input
+                // holds at least 4 more bytes after them, so this is not the last sequence.
+                store64(dst + op, load64(src + ip)); store64(dst + op + 8, load64(src + ip + 8))
+                ip &+= lit
+                op &+= lit
+            } else {
+                if lit == 15 {
+                    while true {
+                        guard ip < srcLen else { throw CodecError(.truncated, "lz4 literal length") }
+                        let b = Int(src[ip])
+                        ip &+= 1
+                        lit &+= b
+                        if b != 255 { break }
+                    }
                 }
+                guard srcLen &- ip >= lit else { throw CodecError(.truncated, "lz4 literals") }
+                guard opEnd &- op >= lit else { throw CodecError(overflow, "lz4 literals past the output end") }
+                copyLiterals(dst + op, src + ip, lit, srcSafe: srcLen &- ip &- lit >= 16)
+                ip &+= lit
+                op &+= lit
+                if ip == srcLen { return op }  // the last sequence has no match
             }
-            guard srcLen - ip >= lit else { throw CodecError(.truncated, "lz4 literals") }
-            guard opEnd - op >= lit else { throw CodecError(overflow, "lz4 literals past the output end") }
-            copyLiterals(dst + op, src + ip, lit, srcSafe: srcLen - ip - lit >= 16)
-            ip += lit
-            op += lit
-            if ip == srcLen { return op }  // the last sequence has no match
-            guard srcLen - ip >= 2 else { throw CodecError(.truncated, "lz4 match offset") }
+            guard srcLen &- ip >= 2 else { throw CodecError(.truncated, "lz4 match offset") }
             let off = Int(src[ip]) | Int(src[ip + 1]) << 8
-            ip += 2
-            guard off > 0, off <= op - low else { throw CodecError(.corrupt, "lz4 match offset \(off) at \(op - low)") }
+            ip &+= 2
+            guard off > 0, off <= op &- low else { throw CodecError(.corrupt, "lz4 match offset \(off) at \(op - low)") }
             var ml = token & 15
+            if ml != 15 && off >= 8 && opEnd &- op >= 24 {
+                // Fast path: a match of at most 18 bytes from at least 8 back, copied as 24 bytes.
+                let m = dst + op - off
+                let d = dst + op
+                store64(d, load64(m)); store64(d + 8, load64(m + 8)); store64(d + 16, load64(m + 16))
+                op &+= ml &+ minMatch
+                continue
+            }
             if ml == 15 {
                 while true {
                     guard ip < srcLen else { throw CodecError(.truncated, "lz4 match length") }
                     let b = Int(src[ip])
-                    ip += 1
-                    ml += b
+                    ip &+= 1
+                    ml &+= b
                     if b != 255 { break }
                 }
             }
-            ml += minMatch
-            guard opEnd - op >= ml else { throw CodecError(overflow, "lz4 match past the output end") }
+            ml &+= minMatch
+            guard opEnd &- op >= ml else { throw CodecError(overflow, "lz4 match past the output end") }
             copyMatch(dst + op, offset: off, length: ml)
-            op += ml
+            op &+= ml
         }
     }
 
