@@ -109,7 +109,7 @@ enum CLI {
 
 /// A kafka-pipe process running in the background, its output collected as it comes.
 final class Background: @unchecked Sendable {
-    let process = Process()
+    let process = ChildProcess()
     private let lock = NSLock()
     private var out = Data()
 

@@ -104,7 +104,7 @@ import Glibc
         let config = CLI.sourceConfig(name: "idle", listen: "127.0.0.1:\(port)")
         let root = try await Self.emptyRoot(binary: binary, config: config)
         defer { Self.removeRoot(root) }
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/chroot")
         p.arguments = [root.path, "/kafka-pipe", "/config.yaml"]
         p.environment = ["KP_DEBUG_CONNECTOR": "idle"]

@@ -129,7 +129,7 @@ enum Snap {
 
 /// A kafka-pipe process running in the background, its output collected as it comes.
 final class SnapProcess: @unchecked Sendable {
-    let process = Process()
+    let process = ChildProcess()
     private let lock = NSLock()
     private var out = Data()
 

@@ -9,7 +9,7 @@ final class PgSourcePrivateCluster: @unchecked Sendable {
     /// The postmaster, run in the foreground as the postgres user by `setpriv` (which execs it: the
     /// process is the server itself). pg_ctl's daemonized start is not used: a test process waiting
     /// on a shell that started it never saw that shell end.
-    private var server: Process?
+    private var server: ChildProcess?
 
     init(bin: String) async throws {
         self.bin = bin
@@ -36,7 +36,7 @@ final class PgSourcePrivateCluster: @unchecked Sendable {
     }
 
     private func start() async throws {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
         p.arguments = ["--reuid", "postgres", "--regid", "postgres", "--init-groups", "--",
                        bin + "/postgres", "-D", dir]
@@ -95,7 +95,7 @@ func freePort() async throws -> Int {
 /// A tansu broker of this test alone (so it can be killed and restarted), storing in a moto bucket.
 final class PgSourcePrivateBroker: @unchecked Sendable {
     let binary: String, port: Int, bucket: String, endpoint: String
-    private var process: Process?
+    private var process: ChildProcess?
     var address: String { "127.0.0.1:\(port)" }
 
     init?(endpoint: String) async throws {
@@ -117,7 +117,7 @@ final class PgSourcePrivateBroker: @unchecked Sendable {
     }
 
     func start() async throws {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["broker", "--listener-url", "tcp://\(address)", "--advertised-listener-url", "tcp://\(address)",
                        "--storage-engine", "s3://\(bucket)/"]

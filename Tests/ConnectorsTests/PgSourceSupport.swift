@@ -129,7 +129,7 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// The `kafka-pipe` binary running in the background; output collected as it comes.
 final class PipeProcess: @unchecked Sendable {
-    let process = Process()
+    let process = ChildProcess()
     private let lock = NSLock()
     private var out = Data()
 

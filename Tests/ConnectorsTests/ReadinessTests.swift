@@ -10,7 +10,7 @@ import Glibc
 final class Forwarder: @unchecked Sendable {
     let port: Int
     let target: (host: String, port: Int)
-    private var process: Process?
+    private var process: ChildProcess?
 
     init(port: Int, to host: String, _ targetPort: Int) {
         self.port = port
@@ -18,7 +18,7 @@ final class Forwarder: @unchecked Sendable {
     }
 
     func start() async throws {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", TestEnv.repoRoot.appendingPathComponent("scripts/tools/tcp_forward.py").path,
                        "\(port)", target.host, "\(target.port)"]

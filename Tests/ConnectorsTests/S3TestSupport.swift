@@ -167,7 +167,7 @@ enum S3T {
 
 /// A process in the background (kafka-pipe, tansu, moto), its output kept.
 final class BackgroundProcess: @unchecked Sendable {
-    let process = Process()
+    let process = ChildProcess()
     private let lock = NSLock()
     private var out = Data()
 

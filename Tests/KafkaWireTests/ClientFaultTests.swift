@@ -32,13 +32,13 @@ import Testing
 
     final class Tansu {
         let binary: String, port: Int, bucket: String, endpoint: String
-        var process: Process?
+        var process: ChildProcess?
         static let signal: Int32 = SIGKILL
         init(binary: String, port: Int, bucket: String, endpoint: String) {
             self.binary = binary; self.port = port; self.bucket = bucket; self.endpoint = endpoint
         }
         func start() async throws {
-            let p = Process()
+            let p = ChildProcess()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["broker", "--listener-url", "tcp://127.0.0.1:\(port)",
                            "--advertised-listener-url", "tcp://127.0.0.1:\(port)",

@@ -27,7 +27,7 @@ import Testing
 
     /// A child process whose standard output goes to a file.
     final class Child {
-        let process = Process()
+        let process = ChildProcess()
         let output: URL
 
         init(_ path: String, _ arguments: [String]) throws {

@@ -12,11 +12,11 @@ import Testing
     init() async throws { certs = try await TestCertificates.get() }
 
     /// Starts a helper server on a random loopback port; retries another port if it does not come up.
-    func startServer(_ makeArguments: (Int) -> (String, [String])) async throws -> (Process, Int) {
+    func startServer(_ makeArguments: (Int) -> (String, [String])) async throws -> (ChildProcess, Int) {
         for _ in 0..<5 {
             let port = randomPort()
             let (program, arguments) = makeArguments(port)
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: program)
             process.arguments = arguments
             process.currentDirectoryURL = certs.dir
@@ -31,7 +31,7 @@ import Testing
     }
 
     /// SIGKILL: the helpers inherit a signal mask from the test process that can block SIGTERM.
-    func stop(_ process: Process) {
+    func stop(_ process: ChildProcess) {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
@@ -42,7 +42,7 @@ import Testing
 
     // MARK: openssl s_server
 
-    func sServer(requireClientCertificate: Bool) async throws -> (Process, Int) {
+    func sServer(requireClientCertificate: Bool) async throws -> (ChildProcess, Int) {
         try await startServer { port in
             var args = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", certs.serverCert, "-key", certs.serverKey,
                         "-www", "-quiet"]
@@ -123,7 +123,7 @@ import Testing
         return (address, defaultPort)
     }
 
-    func stunnel(kafka: String, requireClientCertificate: Bool) async throws -> (Process, Int) {
+    func stunnel(kafka: String, requireClientCertificate: Bool) async throws -> (ChildProcess, Int) {
         let (host, kafkaPort) = Self.hostPort(kafka, defaultPort: 9092)
         return try await startServer { port in
             var conf = """

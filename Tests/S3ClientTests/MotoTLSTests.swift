@@ -11,7 +11,7 @@ import Testing
 /// moto, `https://` endpoint, the default `UNSIGNED-PAYLOAD` signing over TLS.
 @Suite(.serialized) struct MotoTLSTests {
     struct Front {
-        let process: Process
+        let process: ChildProcess
         let port: Int
         let dir: URL
         var caFile: String { dir.appendingPathComponent("ca.pem").path }
@@ -58,7 +58,7 @@ import Testing
             """
             let file = dir.appendingPathComponent("stunnel.conf")
             try conf.write(to: file, atomically: true, encoding: .utf8)
-            let process = Process()
+            let process = ChildProcess()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/stunnel")
             process.arguments = [file.path]
             process.standardInput = FileHandle.nullDevice

@@ -19,7 +19,7 @@ import Testing
         defer { dir.remove() }
         // Round 2 and 3 start from what the previous kill left behind.
         for run in 0..<round {
-            let p = Process()
+            let p = ChildProcess()
             p.executableURL = URL(fileURLWithPath: bin)
             p.arguments = ["store-writer", "--writers", "4", "--compact-min", "6000", dir.path]
             let out = Pipe()

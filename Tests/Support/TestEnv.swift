@@ -60,7 +60,7 @@ public enum Run {
     public static func program(_ path: String, _ arguments: [String], input: Data? = nil,
                                environment: [String: String]? = nil, cwd: URL? = nil,
                                timeout: TimeInterval = 120) async throws -> ProcessResult {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
         if let environment {
@@ -106,7 +106,7 @@ public enum Run {
     /// where `await` is not possible. Output is discarded.
     @discardableResult
     public static func blocking(_ path: String, _ arguments: [String], environment: [String: String]? = nil) -> Int32 {
-        let p = Process()
+        let p = ChildProcess()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = arguments
         if let environment {
