@@ -37,9 +37,9 @@ struct BackwardBits {
     }
 
     @inline(__always) mutating func read(_ n: Int) -> UInt64 {
-        if n == 0 { return 0 }
-        let v = peek(n)
-        consumed += n
+        // n in 0...56, without a branch: shifting by one and then by 63 - n reads zero bits as 0.
+        let v = ((container &<< UInt64(consumed)) &>> 1) &>> UInt64(63 - n)
+        consumed &+= n
         return v
     }
 

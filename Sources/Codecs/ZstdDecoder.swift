@@ -362,10 +362,10 @@ enum ZstdDecoder {
                 // Extra bits: offset, then match length, then literal length. After a reload at
                 // least 57 bits are there: reload between when more are needed.
                 let ofExtra = Int(ofCell.extra), mlExtra = Int(mlCell.extra), llExtra = Int(llCell.extra)
-                var offsetValue = Int(ofCell.base) + Int(bits.read(ofExtra))
-                if ofExtra + mlExtra + llExtra > 50 { bits.reload() }
-                let ml = Int(mlCell.base) + Int(bits.read(mlExtra))
-                let ll = Int(llCell.base) + Int(bits.read(llExtra))
+                var offsetValue = Int(ofCell.base) &+ Int(bits.read(ofExtra))
+                if ofExtra &+ mlExtra &+ llExtra > 50 { bits.reload() }
+                let ml = Int(mlCell.base) &+ Int(bits.read(mlExtra))
+                let ll = Int(llCell.base) &+ Int(bits.read(llExtra))
                 // Repeat offsets (§3.1.1.5).
                 var offset: Int
                 if offsetValue > 3 {
@@ -384,20 +384,20 @@ enum ZstdDecoder {
                     }
                 }
                 // Execute: literals, then the match.
-                guard litCount - litPos >= ll else { throw CodecError(.corrupt, "zstd sequence uses more literals than decoded") }
-                guard opEnd - op >= ll + ml else { throw CodecError(overflowCode, "zstd sequence past the block end") }
-                copyLiterals(dst + op, litPtr + litPos, ll, srcSafe: litSafe || litCount - litPos - ll >= 16)
-                op += ll
-                litPos += ll
-                guard offset <= op - frameStart else { throw CodecError(.corrupt, "zstd offset \(offset) before the frame start") }
+                guard litCount &- litPos >= ll else { throw CodecError(.corrupt, "zstd sequence uses more literals than decoded") }
+                guard opEnd &- op >= ll &+ ml else { throw CodecError(overflowCode, "zstd sequence past the block end") }
+                copyLiterals(dst + op, litPtr + litPos, ll, srcSafe: litSafe || litCount &- litPos &- ll >= 16)
+                op &+= ll
+                litPos &+= ll
+                guard offset <= op &- frameStart else { throw CodecError(.corrupt, "zstd offset \(offset) before the frame start") }
                 copyMatch(dst + op, offset: offset, length: ml)
-                op += ml
-                if seq + 1 < nbSeq {
-                    bits.reload()
-                    // State updates: literal length, match length, offset.
-                    llState = Int(llCell.baseline) + Int(bits.read(Int(llCell.nbBits)))
-                    mlState = Int(mlCell.baseline) + Int(bits.read(Int(mlCell.nbBits)))
-                    ofState = Int(ofCell.baseline) + Int(bits.read(Int(ofCell.nbBits)))
+                op &+= ml
+                if seq &+ 1 < nbSeq {
+                    // State updates (literal length, match length, offset) read at most 26 bits.
+                    if bits.consumed > 64 - 26 { bits.reload() }
+                    llState = Int(llCell.baseline) &+ Int(bits.read(Int(llCell.nbBits)))
+                    mlState = Int(mlCell.baseline) &+ Int(bits.read(Int(mlCell.nbBits)))
+                    ofState = Int(ofCell.baseline) &+ Int(bits.read(Int(ofCell.nbBits)))
                     bits.reload()
                     if bits.overflowed { throw CodecError(.corrupt, "zstd sequences bitstream overread") }
                 }

@@ -2,13 +2,15 @@
 
 /// One FSE decoding-table cell.
 struct FSECell {
+    /// The decoded symbol; in a sequence table, once `annotated`, the symbol's extra-bit count
+    /// instead (RFC 8878 §3.1.1.3.2.1), which keeps a cell at 8 bytes.
     var symbol: UInt8
     var nbBits: UInt8
     var baseline: UInt16
-    /// For sequence tables: the symbol's value baseline and extra-bit count (RFC 8878
-    /// §3.1.1.3.2.1), so the hot loop needs no other table.
-    var extra: UInt8 = 0
+    /// For sequence tables: the symbol's value baseline, so the hot loop needs no other table.
     var base: UInt32 = 0
+    /// A sequence table's extra-bit count (valid after `annotated`).
+    var extra: UInt8 { symbol }
 }
 
 enum SequenceKind { case literalLength, matchLength, offset }
@@ -111,13 +113,13 @@ struct FSETable {
             switch kind {
             case .literalLength:
                 let c = min(sym, ZstdTables.llMaxSymbol)
-                t.cells[i].base = ZstdTables.llBase[c]; t.cells[i].extra = ZstdTables.llBits[c]
+                t.cells[i].base = ZstdTables.llBase[c]; t.cells[i].symbol = ZstdTables.llBits[c]
             case .matchLength:
                 let c = min(sym, ZstdTables.mlMaxSymbol)
-                t.cells[i].base = ZstdTables.mlBase[c]; t.cells[i].extra = ZstdTables.mlBits[c]
+                t.cells[i].base = ZstdTables.mlBase[c]; t.cells[i].symbol = ZstdTables.mlBits[c]
             case .offset:
                 let c = min(sym, ZstdTables.ofMaxSymbol)
-                t.cells[i].base = UInt32(1) << UInt32(c); t.cells[i].extra = UInt8(c)
+                t.cells[i].base = UInt32(1) << UInt32(c); t.cells[i].symbol = UInt8(c)
             }
         }
         return t
