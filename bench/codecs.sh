@@ -71,6 +71,14 @@ def gz(d):
 g = gz(data)
 print("gzip compress", mb / fastest(lambda: gz(data)), len(data) / len(g))
 print("gzip decompress", mb / fastest(lambda: zlib.decompress(g, 47)), len(data) / len(g))
+# The C libraries' frame decoders on the CLIs' frames (checksums verified, as ours do): the
+# like-for-like reference for decompress-ref, where the CLIs' -b figures decode raw blocks.
+import lz4.frame, zstandard
+lf = open(sys.argv[1] + ".lz4", "rb").read(); zf = open(sys.argv[1] + ".zst", "rb").read()
+assert lz4.frame.decompress(lf) == data and zstandard.ZstdDecompressor().decompress(zf) == data
+print("lz4 frame", mb / fastest(lambda: lz4.frame.decompress(lf)), len(data) / len(lf))
+zd = zstandard.ZstdDecompressor()
+print("zstd frame", mb / fastest(lambda: zd.decompress(zf)), len(data) / len(zf))
 PY
 done
 
@@ -82,7 +90,7 @@ def cli(path):
     m = re.findall(r"\(x?([\d.]+)\),\s*([\d.]+) MB/s\s*,\s*([\d.]+) MB/s", text)
     ratio, c, d = m[-1]
     return float(c), float(d), float(ratio)
-print(f"{'input':7} {'codec':10} {'direction':15} {'ours MB/s':>10} {'C MB/s':>10} {'ours/C':>7} {'ratio ours':>10} {'ratio C':>8}")
+print(f"{'input':7} {'codec':10} {'direction':15} {'ours MB/s':>10} {'C MB/s':>10} {'ours/C':>7} {'ratio ours':>10} {'ratio C':>8} {'C frame':>8} {'ours/C frame':>12}")
 for name in ["json", "binary"]:
     ours = {}
     for line in open(f"{work}/ours.{name}"):
@@ -95,10 +103,15 @@ for name in ["json", "binary"]:
         codec, op, mbps, ratio = line.split(); ref[(codec, op)] = (float(mbps), float(ratio))
     for (codec, op), (mbps, ratio) in ours.items():
         base = op.replace("-ref", "")
+        frame = ""
+        if op == "decompress-ref" and (codec, "frame") in ref:
+            fm = ref[(codec, "frame")][0]
+            frame = f" {fm:8.1f} {mbps / fm:12.2f}"
         if (codec, base) in ref:
             cm, cr = ref[(codec, base)]
-            print(f"{name:7} {codec:10} {op:15} {mbps:10.1f} {cm:10.1f} {mbps / cm:7.2f} {ratio:10.3f} {cr:8.3f}")
+            print(f"{name:7} {codec:10} {op:15} {mbps:10.1f} {cm:10.1f} {mbps / cm:7.2f} {ratio:10.3f} {cr:8.3f}{frame}")
         else:
             print(f"{name:7} {codec:10} {op:15} {mbps:10.1f} {'-':>10} {'-':>7} {ratio:10.3f} {'-':>8}")
-print("decompress = ours on our own stream; decompress-ref = ours on the C tool's stream (same level); C = the C tool on its own.")
+print("decompress = ours on our own stream; decompress-ref = ours on the C tool's stream (same level); C = the C tool on its own")
+print("(zstd -b / lz4 -b: raw blocks, no checksums); C frame = the C library's frame decoder on the same stream as decompress-ref.")
 PY
