@@ -71,15 +71,26 @@ public enum Run {
         p.standardOutput = outPipe
         p.standardError = errPipe
         p.standardInput = inPipe
+        // Each stream is read to its end on its own thread: the child's exit can be reported before
+        // its last output has been read, and a full pipe must never block the child.
         let outData = LockedData(), errData = LockedData()
-        outPipe.fileHandleForReading.readabilityHandler = { h in outData.append(h.availableData) }
-        errPipe.fileHandleForReading.readabilityHandler = { h in errData.append(h.availableData) }
+        let readers = DispatchGroup()
+        for (pipe, data) in [(outPipe, outData), (errPipe, errData)] {
+            readers.enter()
+            DispatchQueue.global().async {
+                data.append(pipe.fileHandleForReading.readDataToEndOfFile())
+                readers.leave()
+            }
+        }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             p.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
             do {
                 try p.run()
             } catch {
                 p.terminationHandler = nil
+                // No child holds the write ends: closing ours ends the readers.
+                try? outPipe.fileHandleForWriting.close()
+                try? errPipe.fileHandleForWriting.close()
                 continuation.resume(throwing: error)
                 return
             }
@@ -93,10 +104,9 @@ public enum Run {
                 if p.isRunning { p.terminate() }
             }
         }
-        outPipe.fileHandleForReading.readabilityHandler = nil
-        errPipe.fileHandleForReading.readabilityHandler = nil
-        outData.append(outPipe.fileHandleForReading.readDataToEndOfFile())
-        errData.append(errPipe.fileHandleForReading.readDataToEndOfFile())
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            readers.notify(queue: .global()) { done.resume() }
+        }
         return ProcessResult(status: status,
                              stdout: String(decoding: outData.data, as: UTF8.self),
                              stderr: String(decoding: errData.data, as: UTF8.self))

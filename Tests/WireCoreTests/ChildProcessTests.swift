@@ -78,6 +78,19 @@ import Testing
         p.waitUntilExit()  // returns at once: it never started
     }
 
+    /// Run.program returns all of a child's output even when the child exits right after writing it
+    /// (the exit can be reported before the last bytes are read: it once lost a psql answer).
+    @Test func runProgramKeepsTheLastOutput() async throws {
+        for i in 0..<100 {
+            let r = try await Run.program("/bin/sh", ["-c", "echo out\(i); echo err\(i) >&2"])
+            #expect(r.status == 0)
+            #expect(r.stdout == "out\(i)\n")
+            #expect(r.stderr == "err\(i)\n")
+        }
+        let fed = try await Run.program("/bin/cat", [], input: Data(repeating: 0x61, count: 1 << 20))
+        #expect(fed.stdout.utf8.count == 1 << 20, "1 MiB through stdin and stdout")
+    }
+
     @Test func standardInputFromAPipe() throws {
         let input = Pipe()
         let (p, out) = try capture("/bin/cat", []) { p in
