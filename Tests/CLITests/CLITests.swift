@@ -110,8 +110,7 @@ enum CLI {
 /// A kafka-pipe process running in the background, its output collected as it comes.
 final class Background: @unchecked Sendable {
     let process = ChildProcess()
-    private let lock = NSLock()
-    private var out = Data()
+    private let collected: OutputCollector
 
     init(_ args: [String], cwd: URL, env: [String: String]) async throws {
         process.executableURL = URL(fileURLWithPath: CLI.binary)
@@ -121,18 +120,12 @@ final class Background: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.out.append(d); self.lock.unlock()
-        }
+        collected = OutputCollector(pipe.fileHandleForReading)
         try process.run()
     }
 
-    var output: String {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// The output so far; all of it once the process has exited.
+    var output: String { collected.text(of: process) }
 
     /// Waits until the output contains `text` (or the process ended, or `seconds` passed).
     func waitFor(_ text: String, seconds: Double = 30) -> Bool {

@@ -130,8 +130,7 @@ struct TestFailure: Error, CustomStringConvertible {
 /// The `kafka-pipe` binary running in the background; output collected as it comes.
 final class PipeProcess: @unchecked Sendable {
     let process = ChildProcess()
-    private let lock = NSLock()
-    private var out = Data()
+    private let collected: OutputCollector
 
     init(configIn dir: URL, env: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: PgSourceTestKit.binary)
@@ -141,11 +140,7 @@ final class PipeProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.out.append(d); self.lock.unlock()
-        }
+        collected = OutputCollector(pipe.fileHandleForReading)
         try process.run()
     }
 
@@ -154,10 +149,8 @@ final class PipeProcess: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    var output: String {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// The output so far; all of it once the process has exited.
+    var output: String { collected.text(of: process) }
 
     /// Waits until the output contains `text`, the process ends, or `seconds` pass.
     func waitFor(_ text: String, seconds: Double = 60) async -> Bool {

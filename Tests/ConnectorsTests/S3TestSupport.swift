@@ -168,8 +168,7 @@ enum S3T {
 /// A process in the background (kafka-pipe, tansu, moto), its output kept.
 final class BackgroundProcess: @unchecked Sendable {
     let process = ChildProcess()
-    private let lock = NSLock()
-    private var out = Data()
+    private let collected: OutputCollector
 
     init(_ path: String, _ args: [String], cwd: URL? = nil, env: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: path)
@@ -179,11 +178,7 @@ final class BackgroundProcess: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.out.append(d); self.lock.unlock()
-        }
+        collected = OutputCollector(pipe.fileHandleForReading)
         try process.run()
     }
 
@@ -193,10 +188,8 @@ final class BackgroundProcess: @unchecked Sendable {
         return try BackgroundProcess(S3T.binary, [path.path], cwd: dir)
     }
 
-    var output: String {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// The output so far; all of it once the process has exited.
+    var output: String { collected.text(of: process) }
 
     var isRunning: Bool { process.isRunning }
 

@@ -172,3 +172,39 @@ public final class ChildProcess: @unchecked Sendable {
         return unsafeBitCast(sym, to: AddClosefrom.self)
     }()
 }
+
+/// Everything a child writes to a pipe, read on a thread of its own until the pipe's end. A child's
+/// exit can be seen before its last bytes have been read: `text(of:)` waits for the end once the
+/// child has exited, so a check made after the exit sees all of its output.
+public final class OutputCollector: @unchecked Sendable {
+    private let state = NSCondition()
+    private var data = Data()
+    private var ended = false
+
+    public init(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+                state.lock(); data.append(chunk); state.unlock()
+            }
+            state.lock(); ended = true; state.broadcast(); state.unlock()
+        }
+        thread.start()
+    }
+
+    /// What has arrived so far.
+    public var text: String {
+        state.lock(); defer { state.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// What has arrived; if `process` has exited, first waits (up to `seconds`) for the pipe's end.
+    public func text(of process: ChildProcess, seconds: Double = 5) -> String {
+        if !process.isRunning {
+            let deadline = Date().addingTimeInterval(seconds)
+            state.lock()
+            while !ended && state.wait(until: deadline) {}
+            state.unlock()
+        }
+        return text
+    }
+}

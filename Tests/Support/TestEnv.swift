@@ -97,7 +97,8 @@ public enum Run {
             // Feed standard input from another thread: a large input must not block on a full pipe.
             let writer = inPipe.fileHandleForWriting
             DispatchQueue.global().async {
-                if let input { writer.write(input) }
+                // A child may exit without reading all of it: EPIPE is then no error of ours.
+                if let input { try? writer.write(contentsOf: input) }
                 try? writer.close()
             }
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [p] in
