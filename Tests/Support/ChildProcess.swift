@@ -183,8 +183,14 @@ public final class OutputCollector: @unchecked Sendable {
 
     public init(_ handle: FileHandle) {
         let thread = Thread { [self] in
-            while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-                state.lock(); data.append(chunk); state.unlock()
+            // read(2) directly: FileHandle's read(upToCount:) waits for the whole count.
+            let fd = handle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                state.lock(); data.append(contentsOf: buffer[0..<n]); state.unlock()
             }
             state.lock(); ended = true; state.broadcast(); state.unlock()
         }
