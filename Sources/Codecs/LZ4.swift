@@ -65,6 +65,16 @@ public enum LZ4 {
                             _ op0: Int, _ opEnd: Int, low: Int, overflow: CodecError.Code) throws -> Int {
         var ip = 0
         var op = op0
+        /// A length of 15 continues in the following bytes, each added, until one below 255.
+        @inline(__always) func extendLength(_ length: inout Int, _ what: String) throws {
+            while true {
+                guard ip < srcLen else { throw CodecError(.truncated, what) }
+                let b = Int(src[ip])
+                ip &+= 1
+                length &+= b
+                if b != 255 { return }
+            }
+        }
         while true {
             guard ip < srcLen else { throw CodecError(.truncated, "lz4 block sequence") }
             let token = Int(src[ip])
@@ -77,15 +87,7 @@ public enum LZ4 {
                 ip &+= lit
                 op &+= lit
             } else {
-                if lit == 15 {
-                    while true {
-                        guard ip < srcLen else { throw CodecError(.truncated, "lz4 literal length") }
-                        let b = Int(src[ip])
-                        ip &+= 1
-                        lit &+= b
-                        if b != 255 { break }
-                    }
-                }
+                if lit == 15 { try extendLength(&lit, "lz4 literal length") }
                 guard srcLen &- ip >= lit else { throw CodecError(.truncated, "lz4 literals") }
                 guard opEnd &- op >= lit else { throw CodecError(overflow, "lz4 literals past the output end") }
                 copyLiterals(dst + op, src + ip, lit, srcSafe: srcLen &- ip &- lit >= 16)
@@ -106,15 +108,7 @@ public enum LZ4 {
                 op &+= ml &+ minMatch
                 continue
             }
-            if ml == 15 {
-                while true {
-                    guard ip < srcLen else { throw CodecError(.truncated, "lz4 match length") }
-                    let b = Int(src[ip])
-                    ip &+= 1
-                    ml &+= b
-                    if b != 255 { break }
-                }
-            }
+            if ml == 15 { try extendLength(&ml, "lz4 match length") }
             ml &+= minMatch
             guard opEnd &- op >= ml else { throw CodecError(overflow, "lz4 match past the output end") }
             copyMatch(dst + op, offset: off, length: ml)

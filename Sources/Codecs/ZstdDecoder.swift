@@ -393,8 +393,9 @@ enum ZstdDecoder {
                 copyMatch(dst + op, offset: offset, length: ml)
                 op &+= ml
                 if seq &+ 1 < nbSeq {
-                    // State updates (literal length, match length, offset) read at most 26 bits.
-                    if bits.consumed > 64 - 26 { bits.reload() }
+                    // State updates (literal length, match length, offset) read at most
+                    // llMaxLog + mlMaxLog + ofMaxLog bits: refill only when fewer remain.
+                    if bits.consumed > 64 - ZstdTables.stateBitsMax { bits.reload() }
                     llState = Int(llCell.baseline) &+ Int(bits.read(Int(llCell.nbBits)))
                     mlState = Int(mlCell.baseline) &+ Int(bits.read(Int(mlCell.nbBits)))
                     ofState = Int(ofCell.baseline) &+ Int(bits.read(Int(ofCell.nbBits)))

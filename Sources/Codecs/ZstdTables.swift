@@ -34,6 +34,8 @@ enum ZstdTables {
     static let ofDefaultLog = 5
 
     static let llMaxLog = 9, mlMaxLog = 9, ofMaxLog = 8
+    /// The most bits one sequence's three state updates read.
+    static let stateBitsMax = llMaxLog + mlMaxLog + ofMaxLog
     static let llMaxSymbol = 35, mlMaxSymbol = 52, ofMaxSymbol = 31
 }
 

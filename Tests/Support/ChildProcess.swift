@@ -180,6 +180,7 @@ public final class OutputCollector: @unchecked Sendable {
     private let state = NSCondition()
     private var data = Data()
     private var ended = false
+    private var endWaiters: [CheckedContinuation<Void, Never>] = []
 
     public init(_ handle: FileHandle) {
         let thread = Thread { [self] in
@@ -192,9 +193,29 @@ public final class OutputCollector: @unchecked Sendable {
                 if n <= 0 { break }
                 state.lock(); data.append(contentsOf: buffer[0..<n]); state.unlock()
             }
-            state.lock(); ended = true; state.broadcast(); state.unlock()
+            state.lock()
+            ended = true
+            state.broadcast()
+            let waiters = endWaiters
+            endWaiters = []
+            state.unlock()
+            waiters.forEach { $0.resume() }
         }
         thread.start()
+    }
+
+    /// Returns once the pipe has ended (every writer closed it), without holding a thread.
+    public func end() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            state.lock()
+            if ended {
+                state.unlock()
+                done.resume()
+            } else {
+                endWaiters.append(done)
+                state.unlock()
+            }
+        }
     }
 
     /// What has arrived so far.

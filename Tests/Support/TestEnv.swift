@@ -73,15 +73,7 @@ public enum Run {
         p.standardInput = inPipe
         // Each stream is read to its end on its own thread: the child's exit can be reported before
         // its last output has been read, and a full pipe must never block the child.
-        let outData = LockedData(), errData = LockedData()
-        let readers = DispatchGroup()
-        for (pipe, data) in [(outPipe, outData), (errPipe, errData)] {
-            readers.enter()
-            DispatchQueue.global().async {
-                data.append(pipe.fileHandleForReading.readDataToEndOfFile())
-                readers.leave()
-            }
-        }
+        let out = OutputCollector(outPipe.fileHandleForReading), err = OutputCollector(errPipe.fileHandleForReading)
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             p.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
             do {
@@ -105,12 +97,9 @@ public enum Run {
                 if p.isRunning { p.terminate() }
             }
         }
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            readers.notify(queue: .global()) { done.resume() }
-        }
-        return ProcessResult(status: status,
-                             stdout: String(decoding: outData.data, as: UTF8.self),
-                             stderr: String(decoding: errData.data, as: UTF8.self))
+        await out.end()
+        await err.end()
+        return ProcessResult(status: status, stdout: out.text, stderr: err.text)
     }
 
     /// Runs a program to its end, blocking the calling thread: only for cleanup in `defer` blocks,
@@ -136,11 +125,4 @@ public enum Run {
                              timeout: TimeInterval = 120) async throws -> ProcessResult {
         try await program("/bin/bash", ["-c", command], input: input, environment: environment, timeout: timeout)
     }
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage = Data()
-    func append(_ d: Data) { lock.lock(); storage.append(d); lock.unlock() }
-    var data: Data { lock.lock(); defer { lock.unlock() }; return storage }
 }
