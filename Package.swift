@@ -86,8 +86,10 @@ let package = Package(
                                "ClickHouseNative", "S3Client", "Avro", "HTTPWire", "PipeTLS", log, metrics,
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio,
                 swiftSettings: swiftSettings),
+        // The allocator setting of the CLI's process (glibc mallopt; malloc.h is not in Swift's Glibc module).
+        .target(name: "CAllocatorTuning"),
         .executableTarget(name: "kafka-pipe",
-                          dependencies: ["Connectors", "PipeConfig", "PipeRuntime", "Storage", log,
+                          dependencies: ["CAllocatorTuning", "Connectors", "PipeConfig", "PipeRuntime", "Storage", log,
                                          .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                           swiftSettings: swiftSettings),
         // Generates Sources/KafkaWire/Generated from Apache Kafka's JSON message definitions.

@@ -45,6 +45,30 @@ VACUUM ANALYZE $TABLE;
 SQL
 
 now() { date +%s.%N; }
+# CPU seconds used so far by the servers (PostgreSQL's processes, exited backends included through
+# the postmaster's children times, and the Kafka broker), to show where the machine's cores go.
+server_cpu() {
+  python3 - "$KAFKA" <<'PY'
+import os, sys
+port = sys.argv[1].rsplit(":", 1)[-1]
+tick = os.sysconf("SC_CLK_TCK")
+pg = kafka = 0.0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        stat = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    own = (int(stat[11]) + int(stat[12])) / tick
+    children = (int(stat[13]) + int(stat[14])) / tick
+    name = os.path.basename(cmd[0].decode(errors="replace")) if cmd and cmd[0] else ""
+    if name == "postgres" or name.startswith("postgres:"):
+        pg += own + (children if name == "postgres" else 0)
+    elif "tansu" in name and any(port.encode() in c for c in cmd):
+        kafka += own
+print(f"{pg:.2f} {kafka:.2f}")
+PY
+}
 # Records in a topic, read back to the end (tansu's "latest" offset is not the log end).
 records_in() {
   "$KCAT" -C -b "$KAFKA" -t "$1" -o beginning -e -q -f '%o\n' 2>/dev/null | wc -l
@@ -67,19 +91,23 @@ kafka:
   topic:
     prefix: ${RUN}_ours
 YAML
-t0=$(now)
-(cd "$WORK" && /usr/bin/time -f "%U %S" -o "$WORK/ours.cpu" "$BIN" snapshot.yaml >"$WORK/ours.log")
+s0=$(server_cpu)
+t0=$(now); PERFCMD=${PERFCMD:-}
+(cd "$WORK" && /usr/bin/time -f "%U %S" -o "$WORK/ours.cpu" $PERFCMD "$BIN" snapshot.yaml >"$WORK/ours.log")
 t1=$(now)
+s1=$(server_cpu)
 OURS_N=$(records_in "${RUN}_ours.$TABLE")
 
 # Reference: psql \copy of row_to_json into kcat -P.
+s2=$(server_cpu)
 t2=$(now)
 /usr/bin/time -f "%U %S" -o "$WORK/psql.cpu" "$PSQL" "$PG" -X -q -c "\\copy (SELECT row_to_json(t) FROM $TABLE t) TO STDOUT" \
   | /usr/bin/time -f "%U %S" -o "$WORK/kcat.cpu" "$KCAT" -P -b "$KAFKA" -t "${RUN}_ref"
 t3=$(now)
+s3=$(server_cpu)
 REF_N=$(records_in "${RUN}_ref")
 
-python3 - "$ROWS" "$t0" "$t1" "$OURS_N" "$t2" "$t3" "$REF_N" "$WORK" <<'PY'
+python3 - "$ROWS" "$t0" "$t1" "$OURS_N" "$t2" "$t3" "$REF_N" "$WORK" "$s0" "$s1" "$s2" "$s3" <<'PY'
 import sys
 def cpu(name):
     u, s = open(f"{sys.argv[8]}/{name}.cpu").read().split()[-2:]
@@ -93,5 +121,8 @@ print(f"reference (psql \\copy | kcat -P):    {ref:7.2f} s  {rows / ref:10.0f} r
 print(f"ratio (reference time / our time):   {ref / ours:7.2f}x  ({'ours faster' if ours < ref else 'reference faster'})")
 print(f"client CPU (user+sys, PostgreSQL's own not counted): ours {cpu('ours'):.2f} s, reference {cpu('psql') + cpu('kcat'):.2f} s "
       f"(psql {cpu('psql'):.2f} + kcat {cpu('kcat'):.2f})")
+s = [list(map(float, a.split())) for a in sys.argv[9:13]]
+print(f"server CPU: PostgreSQL ours {s[1][0] - s[0][0]:.2f} s, reference {s[3][0] - s[2][0]:.2f} s; "
+      f"Kafka broker ours {s[1][1] - s[0][1]:.2f} s, reference {s[3][1] - s[2][1]:.2f} s")
 if n_ours != rows: print(f"WARNING: ours wrote {n_ours} records, expected {rows}")
 PY

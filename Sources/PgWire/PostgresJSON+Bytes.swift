@@ -59,6 +59,7 @@ extension PostgresJSON {
                 appendQuoted(bytes, to: &out)
             }
         case OID.timestamptz:
+            if appendUTCTimestamp(bytes, to: &out) { return }
             if !isSpecial(bytes), let (days, micros, rest) = parseTimestamp(bytes[...]),
                let utc = utcInstant(localDays: days, localMicros: micros, offsetText: rest) {
                 appendISO(utc, to: &out)
@@ -68,6 +69,48 @@ extension PostgresJSON {
         default:
             appendQuoted(bytes, to: &out)
         }
+    }
+
+    /// The common timestamptz text, `YYYY-MM-DD HH:MM:SS[.f…]+00` (PostgreSQL's output in a UTC
+    /// session) with a valid date and time, rewritten in place as `"YYYY-MM-DDTHH:MM:SS.ffffffZ"`:
+    /// what parsing and re-formatting gives, without the calendar arithmetic. False (nothing
+    /// written) for any other text, which then takes the general path.
+    static func appendUTCTimestamp(_ b: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
+        let n = b.count
+        guard n >= 22, n <= 29, b[n - 3] == UInt8(ascii: "+"), b[n - 2] == 48, b[n - 1] == 48 else { return false }
+        let end = n - 3
+        guard end == 19 || (end >= 21 && b[19] == UInt8(ascii: ".")) else { return false }
+        @inline(__always) func digit(_ i: Int) -> Int? {
+            let c = b[i] &- 48
+            return c < 10 ? Int(c) : nil
+        }
+        @inline(__always) func two(_ i: Int) -> Int? {
+            guard let h = digit(i), let l = digit(i + 1) else { return nil }
+            return h * 10 + l
+        }
+        guard b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: " "),
+              b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+              let y1 = two(0), let y2 = two(2), let month = two(5), let day = two(8),
+              let hour = two(11), let minute = two(14), let second = two(17),
+              hour < 24, minute < 60, second < 60, (1...12).contains(month), day >= 1 else { return false }
+        let year = y1 * 100 + y2
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = month == 2 ? (leap ? 29 : 28) : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31)
+        guard year >= 1, day <= monthDays else { return false }
+        if end > 19 {
+            for i in 20..<end where digit(i) == nil { return false }
+        }
+        out.append(UInt8(ascii: "\""))
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[0..<10]))
+        out.append(UInt8(ascii: "T"))
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[11..<19]))
+        out.append(UInt8(ascii: "."))
+        if end > 19 { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[20..<end])) }
+        let fraction = end > 19 ? end - 20 : 0
+        for _ in fraction..<6 { out.append(48) }
+        out.append(UInt8(ascii: "Z"))
+        out.append(UInt8(ascii: "\""))
+        return true
     }
 
     /// `arrayFragment(elementOID:text:)` on ASCII bytes; false (with `out` partly written) when

@@ -381,6 +381,48 @@ import Testing
         }
     }
 
+    /// A record block enqueued in one call, far larger than the producer's buffer: the call waits
+    /// for room part-way and goes on, every record arrives once, in order per partition, with the
+    /// shared headers, and each future reports its own offset.
+    @Test func recordBlockUnderBackPressureOnMockCluster() async throws {
+        guard let servers = Self.bootstrap("KP_KAFKA_MOCK") else { return }
+        let topic = TestEnv.unique("kp_block")
+        var configuration = KafkaProducerConfiguration()
+        configuration.maxBufferedBytes = 64 << 10
+        configuration.batchMaxBytes = 16 << 10
+        try await Self.withClient(servers, producer: configuration) { cluster, producer in
+            let partitionCount = try await Self.createOnMock(cluster, topic)
+            let n = 5000
+            var block = KafkaRecordBlock()
+            for i in 0..<n {
+                block.append(key: i % 5 == 4 ? nil : Array("k\(i)".utf8), value: i % 7 == 6 ? nil : Array("value-\(i)".utf8))
+            }
+            let headers = KafkaRecordHeaders([("op", Array("r".utf8)), ("total", Array(String(n).utf8)), ("none", nil)])
+            let futures = try await producer.enqueue(topic: topic, records: block, headers: headers, timestamp: 1_700_000_000_123)
+            #expect(futures.count == n)
+            try await producer.flush()
+            var expected: [Int32: [Int]] = [:]
+            var seen = Set<String>()
+            for (i, f) in futures.enumerated() {
+                let r = try await f.get()
+                #expect(seen.insert("\(r.partition)/\(r.offset)").inserted, "offset reported twice: \(r)")
+                if let k = block.key(i) { #expect(r.partition == KafkaPartitioner.partition(forKey: Array(k), partitionCount: Int32(partitionCount))) }
+                expected[r.partition, default: []].append(i)
+            }
+            let fetched = try await Self.fetchAll(cluster, topic: topic, count: n)
+            #expect(fetched.values.reduce(0) { $0 + $1.count } == n)
+            for (p, indexes) in expected {
+                let records = fetched[p] ?? []
+                #expect(records.map { Self.bytes($0.key) } == indexes.map { block.key($0).map(Array.init) }, "partition \(p)")
+                #expect(records.map { Self.bytes($0.value) } == indexes.map { block.value($0).map(Array.init) }, "partition \(p)")
+                #expect(records.allSatisfy { $0.timestamp == 1_700_000_000_123 })
+                #expect(records.allSatisfy { $0.headers == [KafkaRecordHeader(key: "op", value: ByteBuffer(string: "r")),
+                                                            KafkaRecordHeader(key: "total", value: ByteBuffer(string: "5000")),
+                                                            KafkaRecordHeader(key: "none", value: nil)] })
+            }
+        }
+    }
+
     /// Transactions: a committed one is visible to read_committed, an aborted one is not.
     /// (On tansu: librdkafka's mock lists no aborted transactions and returns one batch per
     /// fetch, so a read_committed reader there never sees a transaction's marker with its data.)

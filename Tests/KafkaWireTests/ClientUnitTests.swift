@@ -146,7 +146,7 @@ final class PromiseBag: @unchecked Sendable {
     func append(_ acc: inout ProducerAccumulator, partition: Int32, value: String, now: NIODeadline)
         -> ProducerAccumulator.AppendResult {
         Array(value.utf8).withUnsafeBytes { v in
-            acc.append(topic: "t", partition: partition, timestamp: 1000, key: nil, value: v, headers: [],
+            acc.append(topic: "t", partition: partition, timestamp: 1000, key: nil, value: v, headers: .none,
                        now: now, makePromise: { bag.make() })
         }
     }
@@ -181,7 +181,7 @@ final class PromiseBag: @unchecked Sendable {
         acc.addTopic("t", partitionCount: 1)
         acc.producerIDAssigned(id: 42, epoch: 3)
         let t0 = NIODeadline.now()
-        let headers: [(key: String, value: [UInt8]?)] = [("h", [1, 2]), ("n", nil)]
+        let headers = KafkaRecordHeaders([("h", [1, 2]), ("n", nil)])
         for i in 0..<3 {
             let key: [UInt8]? = i == 1 ? nil : [UInt8(i)]
             let r = key.withUnsafeBytesOptional { k in
@@ -209,6 +209,58 @@ final class PromiseBag: @unchecked Sendable {
         #expect(b.records[0].headers == [KafkaRecordHeader(key: "h", value: ByteBuffer(bytes: [1, 2])),
                                          KafkaRecordHeader(key: "n", value: nil)])
         #expect(b.maxTimestamp == 1002)
+    }
+
+    /// A record block keeps each record's key and value apart, nulls included, and a record's
+    /// size estimate counts the pre-encoded headers exactly as the batch writes them.
+    @Test func recordBlockAndEncodedHeaders() throws {
+        defer { bag.finish() }
+        var block = KafkaRecordBlock()
+        block.append(key: [1, 2], value: [3])
+        block.append(key: nil, value: [4, 5, 6])
+        block.append(key: [7], value: nil)
+        block.append(key: nil, value: nil)
+        block.appendRecord(key: { $0 += Array("k".utf8) }, value: { $0 += Array("written in place".utf8) })
+        block.append(key: [], value: [])
+        #expect(block.count == 6)
+        #expect(block.byteCount == 2 + 1 + 3 + 1 + 1 + 16)
+        #expect((0..<6).map { block.key($0).map(Array.init) } == [[1, 2], nil, [7], nil, Array("k".utf8), []])
+        #expect((0..<6).map { block.value($0).map(Array.init) }
+            == [[3], [4, 5, 6], nil, nil, Array("written in place".utf8), []])
+
+        let headers = KafkaRecordHeaders([("version", Array("1".utf8)), ("empty", []), ("none", nil),
+                                          (String(repeating: "n", count: 200), Array(repeating: 9, count: 300))])
+        #expect(headers.count == 4)
+        var acc = ProducerAccumulator(limits: Self.limits(maxRecords: 100))
+        acc.addTopic("t", partitionCount: 1)
+        acc.producerIDAssigned(id: 1, epoch: 0)
+        let t0 = NIODeadline.now()
+        var before = 0
+        for i in 0..<block.count {
+            let k = block.key(i).map(Array.init), v = block.value(i).map(Array.init)
+            _ = k.withUnsafeBytesOptional { kb in
+                v.withUnsafeBytesOptional { vb in
+                    acc.append(topic: "t", partition: 0, timestamp: 5, key: kb, value: vb, headers: headers,
+                               now: t0, makePromise: { bag.make() })
+                }
+            }
+            let size = ProducerBatch.recordSize(offsetDelta: Int32(i), timestampDelta: 0, keyCount: k?.count,
+                                                valueCount: v?.count, headers: headers)
+            #expect(acc.bufferedBytes - before == size, "record \(i)")
+            before = acc.bufferedBytes
+        }
+        acc.sealAll = true
+        let d = acc.drain(now: t0) { _, _ in 1 }
+        let b = try #require(try RecordBatch.decodeAll(d.requests[0].batches[0].buffer).first)
+        #expect(b.records.map { $0.key.map { Array($0.readableBytesView) } } == (0..<6).map { block.key($0).map(Array.init) })
+        #expect(b.records.map { $0.value.map { Array($0.readableBytesView) } } == (0..<6).map { block.value($0).map(Array.init) })
+        for r in b.records {
+            #expect(r.headers == [KafkaRecordHeader(key: "version", value: ByteBuffer(string: "1")),
+                                  KafkaRecordHeader(key: "empty", value: ByteBuffer()),
+                                  KafkaRecordHeader(key: "none", value: nil),
+                                  KafkaRecordHeader(key: String(repeating: "n", count: 200),
+                                                    value: ByteBuffer(bytes: Array(repeating: 9, count: 300)))])
+        }
     }
 
     @Test func retryKeepsSequenceOrder() {

@@ -10,9 +10,9 @@ import Storage
 
 /// One chunk read from PostgreSQL: its records, and the primary key of its last row.
 struct SnapshotChunk: Sendable {
-    var records: [(key: [UInt8], value: [UInt8])] = []
+    var records = KafkaRecordBlock()
     var lastKey: [String]?
-    var bytes: Int64 = 0
+    var bytes: Int64 { Int64(records.byteCount) }
     var count: Int { records.count }
 }
 
@@ -73,6 +73,7 @@ struct TableCopier {
                 throw ConnectorError(.postgres, "reading table \(table)", cause: error)
             }
         }
+        let encodedHeaders = KafkaRecordHeaders(headers)
         return try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await progress.run() }
             defer { group.cancelAll() }
@@ -108,11 +109,13 @@ struct TableCopier {
             var chunk = try await reader.read(after: saved.after)
             while chunk.count > 0 {
                 let started = ContinuousClock.now
-                let deliveries = try await enqueue(chunk, headers: headers)
-                producer.sendBuffered()   // no linger (kafka:batch:timeout) at a chunk's end
                 let more = chunk.count == chunkSize
                 let lastKey = chunk.lastKey
+                // The next chunk's query goes out before this one is handed to the producer, so
+                // PostgreSQL works while we enqueue.
                 async let following = more ? reader.read(after: lastKey) : SnapshotChunk()
+                let deliveries = try await enqueue(chunk, headers: encodedHeaders)
+                producer.sendBuffered()   // no linger (kafka:batch:timeout) at a chunk's end
                 if let previous = unacknowledged { try await settle(previous) }
                 unacknowledged = (chunk, deliveries, started)
                 let next = try await following
@@ -147,15 +150,9 @@ struct TableCopier {
     }
 
     /// Hands the records of `chunk` to the producer (waiting only while its buffer is full).
-    private func enqueue(_ chunk: SnapshotChunk, headers: [(String, [UInt8]?)]) async throws -> [DeliveryFuture] {
+    private func enqueue(_ chunk: SnapshotChunk, headers: KafkaRecordHeaders) async throws -> [DeliveryFuture] {
         do {
-            var deliveries: [DeliveryFuture] = []
-            deliveries.reserveCapacity(chunk.count)
-            for record in chunk.records {
-                deliveries.append(try await producer.enqueue(topic: topic, key: record.key, value: record.value,
-                                                             headers: headers))
-            }
-            return deliveries
+            return try await producer.enqueue(topic: topic, records: chunk.records, headers: headers)
         } catch {
             throw ConnectorError(.kafka, "delivering rows of \(table) to topic \(topic)", cause: error)
         }
@@ -195,7 +192,7 @@ struct ChunkReader: Sendable {
             parameters = (after ?? []).map { PostgresValue.text($0) }
         }
         var chunk = SnapshotChunk()
-        chunk.records.reserveCapacity(chunkSize)
+        chunk.records = KafkaRecordBlock(reservingRecords: chunkSize, bytes: chunkSize * 64)
         var encoder: PgRowEncoder?
         var keyIndexes: [Int] = []
         var lastRow: [ByteBuffer?] = []
@@ -212,11 +209,11 @@ struct ChunkReader: Sendable {
                         return i
                     }
                 }
-                let key = encoder!.key(buffers: row.values)
-                let value = encoder!.value(buffers: row.values)
-                chunk.bytes += Int64(key.count + value.count)
-                chunk.records.append((key, value))
-                lastRow = row.values
+                let values = row.values
+                let encoder = encoder!
+                chunk.records.appendRecord(key: { encoder.appendKey(buffers: values, to: &$0) },
+                                           value: { encoder.appendValue(buffers: values, to: &$0) })
+                lastRow = values
             }
         } catch let e as ConnectorError {
             throw e

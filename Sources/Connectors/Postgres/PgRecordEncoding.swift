@@ -73,11 +73,26 @@ public struct PgRowEncoder: Sendable {
         encode(buffers: values, order: valueOrder, omit: omit)
     }
 
+    /// Appends the record key of a row (see `key(buffers:)`) to `out`.
+    public func appendKey(buffers values: [ByteBuffer?], to out: inout [UInt8]) {
+        append(buffers: values, order: keyOrder, omit: nil, to: &out)
+    }
+
+    /// Appends the record value of a row (see `value(buffers:)`) to `out`.
+    public func appendValue(buffers values: [ByteBuffer?], omit: [Bool]? = nil, to out: inout [UInt8]) {
+        append(buffers: values, order: valueOrder, omit: omit, to: &out)
+    }
+
     private func encode(buffers values: [ByteBuffer?], order: [Int], omit: [Bool]?) -> [UInt8] {
         var out: [UInt8] = []
         var size = 2 + order.count * 4
         for i in order where i < values.count { size += namePrefixes[i].count + (values[i]?.readableBytes ?? 0) }
         out.reserveCapacity(size)
+        append(buffers: values, order: order, omit: omit, to: &out)
+        return out
+    }
+
+    private func append(buffers values: [ByteBuffer?], order: [Int], omit: [Bool]?, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         var first = true
         for i in order {
@@ -88,7 +103,6 @@ public struct PgRowEncoder: Sendable {
             PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: i < values.count ? values[i] : nil, to: &out)
         }
         out.append(UInt8(ascii: "}"))
-        return out
     }
 
     private func encode(_ values: [String?], order: [Int], omit: [Bool]?) -> [UInt8] {

@@ -106,7 +106,18 @@ public final class KafkaProducer: Sendable {
     /// buffer is full (back-pressure). Acknowledgements of one partition arrive in order.
     public func enqueue(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)] = [],
                         timestamp: Int64? = nil, partition: Int32? = nil) async throws -> DeliveryFuture {
-        let headerPairs = headers.map { (key: $0.0, value: $0.1) }
+        var block = KafkaRecordBlock(reservingRecords: 1, bytes: (key?.count ?? 0) + (value?.count ?? 0))
+        block.append(key: key, value: value)
+        let futures = try await enqueue(topic: topic, records: block, headers: KafkaRecordHeaders(headers),
+                                        timestamp: timestamp, partition: partition)
+        return futures[0]
+    }
+
+    /// Buffers the records of `records`, in order, all with the same `headers` (encoded once)
+    /// and timestamp, and returns their futures; waits only while the buffer is full. One lock
+    /// and one topic lookup serve many records: the way to produce a chunk of rows.
+    public func enqueue(topic: String, records: KafkaRecordBlock, headers: KafkaRecordHeaders = .none,
+                        timestamp: Int64? = nil, partition: Int32? = nil) async throws -> [DeliveryFuture] {
         let ts = timestamp ?? Self.nowMillis()
         var partitionCount = state.withLock { $0.accumulator.partitionCount(topic: topic) }
         if partitionCount == nil {
@@ -119,32 +130,48 @@ public final class KafkaProducer: Sendable {
             throw KafkaWireError(.invalidArgument, "\(topic)/\(partition): the topic has \(count) partitions")
         }
         let loop = cluster.group.any()
-        while true {
-            let (result, chosen): (ProducerAccumulator.AppendResult, Int32) = try state.withLock { s in
+        var futures: [DeliveryFuture] = []
+        futures.reserveCapacity(records.count)
+        var next = 0
+        while next < records.count {
+            // At most this many records per hold of the lock, so the sender is never kept waiting long.
+            let end = min(records.count, next + 256)
+            let (appendedTo, wakeSender, full) = try state.withLock { s -> (Int, Bool, Bool) in
                 if let e = s.fatalError { throw e }
                 guard !s.closed else { throw KafkaWireError(.closed, "producer closed") }
                 if s.transaction.phase == .ready && configuration.transactionalID != nil {
                     throw KafkaWireError(.invalidArgument, "produce outside a transaction (call beginTransaction)")
                 }
-                let p = partition ?? (key.map { k in k.withUnsafeBytes { KafkaPartitioner.partition(forKey: $0, partitionCount: count) } }
-                    ?? s.accumulator.roundRobinPartition(topic: topic))
-                if configuration.transactionalID != nil {
-                    s.transaction.partitionsInTransaction.insert(TopicPartitionKey(topic: topic, partition: p))
-                }
-                let r = withOptionalBytes(key) { k in
-                    withOptionalBytes(value) { v in
-                        s.accumulator.append(topic: topic, partition: p, timestamp: ts, key: k, value: v, headers: headerPairs,
-                                             now: .now(), makePromise: { loop.makePromise(of: Int64.self) })
+                let now = NIODeadline.now()
+                var wakeSender = false
+                return records.bytes.withUnsafeBytes { all -> (Int, Bool, Bool) in
+                    for i in next..<end {
+                        let r: ProducerAccumulator.AppendResult
+                        let p: Int32
+                        (r, p) = records.withRecord(i, in: all) { k, v in
+                            let p = partition ?? (k.map { KafkaPartitioner.partition(forKey: $0, partitionCount: count) }
+                                ?? s.accumulator.roundRobinPartition(topic: topic))
+                            if configuration.transactionalID != nil {
+                                s.transaction.partitionsInTransaction.insert(TopicPartitionKey(topic: topic, partition: p))
+                            }
+                            return (s.accumulator.append(topic: topic, partition: p, timestamp: ts, key: k, value: v,
+                                                         headers: headers, now: now,
+                                                         makePromise: { loop.makePromise(of: Int64.self) }), p)
+                        }
+                        switch r {
+                        case .appended(let handle, let index, let wake):
+                            wakeSender = wakeSender || wake
+                            futures.append(DeliveryFuture(topic: topic, partition: p, index: index, batch: handle))
+                        case .bufferFull:
+                            return (i, wakeSender, true)
+                        }
                     }
+                    return (end, wakeSender, false)
                 }
-                return (r, p)
             }
-            switch result {
-            case .appended(let future, let index, let wakeSender):
-                if wakeSender { wake.signal() }
-                return DeliveryFuture(topic: topic, partition: chosen, index: index, batch: future)
-            case .bufferFull:
-                wake.signal()
+            next = appendedTo
+            if wakeSender || full { wake.signal() }
+            if full {
                 await withCheckedContinuation { c in
                     let resumeNow = state.withLock { s -> Bool in
                         if s.accumulator.bufferedBytes == 0 || s.closed { return true }
@@ -155,6 +182,7 @@ public final class KafkaProducer: Sendable {
                 }
             }
         }
+        return futures
     }
 
     /// Sends everything buffered now, without waiting for the linger, and returns at once (the
@@ -402,11 +430,6 @@ public final class KafkaProducer: Sendable {
         for w in waiters { w.resume() }
         wake.signal()
     }
-}
-
-private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-    guard let bytes else { return body(nil) }
-    return bytes.withUnsafeBytes { body($0) }
 }
 
 /// Wakes the sender: a flag plus at most one waiting continuation, with an optional deadline.

@@ -79,7 +79,7 @@ struct ProducerAccumulator {
 
     /// Appends a record to its partition's open batch, opening a new one when it does not fit.
     mutating func append(topic: String, partition: Int32, timestamp: Int64, key: UnsafeRawBufferPointer?,
-                         value: UnsafeRawBufferPointer?, headers: [(key: String, value: [UInt8]?)],
+                         value: UnsafeRawBufferPointer?, headers: KafkaRecordHeaders,
                          now: NIODeadline, makePromise: () -> EventLoopPromise<Int64>) -> AppendResult {
         let estimate = ProducerBatch.recordSize(offsetDelta: Int32(limits.batchMaxRecords), timestampDelta: 1 << 40,
                                                 keyCount: key?.count, valueCount: value?.count, headers: headers)
@@ -87,9 +87,11 @@ struct ProducerAccumulator {
             sealAll = true
             return .bufferFull
         }
-        var wake = false
-        topics[topic]!.partitions.withUnsafeMutableBufferPointer { parts in
+        let limits = self.limits
+        var added = 0
+        let result = topics[topic]!.partitions.withUnsafeMutableBufferPointer { parts -> AppendResult in
             let i = Int(partition)
+            var wake = false
             if let open = parts[i].open,
                open.recordCount >= limits.batchMaxRecords || open.byteCount + estimate > limits.batchMaxBytes {
                 parts[i].ready.append(open)
@@ -104,13 +106,14 @@ struct ProducerAccumulator {
             }
             let before = parts[i].open!.byteCount
             parts[i].open!.append(timestamp: timestamp, key: key, value: value, headers: headers)
-            let added = parts[i].open!.byteCount - before
+            added = parts[i].open!.byteCount - before
             parts[i].open!.accountedBytes += added
-            bufferedBytes += added
+            let recordCount = parts[i].open!.recordCount
+            if recordCount >= limits.batchMaxRecords { wake = true }
+            return .appended(parts[i].open!.handle, index: recordCount - 1, wakeSender: wake)
         }
-        let batch = topics[topic]!.partitions[Int(partition)].open!
-        if batch.recordCount >= limits.batchMaxRecords { wake = true }
-        return .appended(batch.handle, index: batch.recordCount - 1, wakeSender: wake)
+        bufferedBytes += added
+        return result
     }
 
     /// Closes batches that are full, past their linger, or all of them under `sealAll`, and

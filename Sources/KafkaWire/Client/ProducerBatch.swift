@@ -36,17 +36,20 @@ struct ProducerBatch {
 
     /// The encoded size of a record with these parts, including its length prefix.
     static func recordSize(offsetDelta: Int32, timestampDelta: Int64, keyCount: Int?, valueCount: Int?,
-                           headers: [(key: String, value: [UInt8]?)]) -> Int {
+                           headers: KafkaRecordHeaders) -> Int {
+        let body = bodySize(offsetDelta: offsetDelta, timestampDelta: timestampDelta, keyCount: keyCount,
+                            valueCount: valueCount, headers: headers)
+        return varLongSize(Int64(body)) + body
+    }
+
+    /// The size of a record without its length prefix.
+    @inline(__always)
+    static func bodySize(offsetDelta: Int32, timestampDelta: Int64, keyCount: Int?, valueCount: Int?,
+                         headers: KafkaRecordHeaders) -> Int {
         var body = 1 + varLongSize(timestampDelta) + varLongSize(Int64(offsetDelta))
         body += keyCount.map { varLongSize(Int64($0)) + $0 } ?? 1
         body += valueCount.map { varLongSize(Int64($0)) + $0 } ?? 1
-        body += varLongSize(Int64(headers.count))
-        for h in headers {
-            let k = h.key.utf8.count
-            body += varLongSize(Int64(k)) + k
-            body += h.value.map { varLongSize(Int64($0.count)) + $0.count } ?? 1
-        }
-        return varLongSize(Int64(body)) + body
+        return body + headers.encodedSize
     }
 
     /// The size of a zigzag varint.
@@ -87,7 +90,7 @@ struct ProducerBatch {
 
     /// Appends one record (no size checks: the accumulator decides whether it fits).
     mutating func append(timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
-                         headers: [(key: String, value: [UInt8]?)]) {
+                         headers: KafkaRecordHeaders) {
         if recordCount == 0 {
             firstTimestamp = timestamp
             maxTimestamp = timestamp
@@ -96,14 +99,8 @@ struct ProducerBatch {
         }
         let offsetDelta = recordCount
         let timestampDelta = timestamp &- firstTimestamp
-        var body = 1 + Self.varLongSize(timestampDelta) + Self.varLongSize(Int64(offsetDelta))
-        body += key.map { Self.varLongSize(Int64($0.count)) + $0.count } ?? 1
-        body += value.map { Self.varLongSize(Int64($0.count)) + $0.count } ?? 1
-        body += Self.varLongSize(Int64(headers.count))
-        for h in headers {
-            let k = h.key.utf8.count
-            body += Self.varLongSize(Int64(k)) + k + (h.value.map { Self.varLongSize(Int64($0.count)) + $0.count } ?? 1)
-        }
+        let body = Self.bodySize(offsetDelta: offsetDelta, timestampDelta: timestampDelta, keyCount: key?.count,
+                                 valueCount: value?.count, headers: headers)
         let total = Self.varLongSize(Int64(body)) + body
         // One reservation and raw stores: a ByteBuffer write per field costs more than the bytes.
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
@@ -125,19 +122,7 @@ struct ProducerBatch {
                 w.varLong(-1)
             }
             w.varLong(Int64(headers.count))
-            for h in headers {
-                var name = h.key
-                name.withUTF8 { u in
-                    w.varLong(Int64(u.count))
-                    w.bytes(UnsafeRawBufferPointer(u))
-                }
-                if let v = h.value {
-                    w.varLong(Int64(v.count))
-                    v.withUnsafeBytes { w.bytes($0) }
-                } else {
-                    w.varLong(-1)
-                }
-            }
+            headers.bytes.withUnsafeBytes { w.bytes($0) }
             assert(w.offset == total)
             return total
         }
