@@ -41,6 +41,24 @@ public enum BackendMessage: Sendable, Equatable {
             }
             return out
         }
+
+        /// Calls `body` with the row's columns as raw bytes, without an array or a buffer per
+        /// column (the bounds live on the stack); the columns are valid only inside `body`.
+        public func withColumns<R>(_ body: (PostgresColumns) throws -> R) rethrows -> R {
+            try withUnsafeTemporaryAllocation(of: (start: Int, count: Int).self, capacity: columnCount) { bounds in
+                try bytes.withUnsafeReadableBytes { raw in
+                    var at = 0
+                    for c in 0..<columnCount {
+                        // Lengths were validated at decode time.
+                        let n = Int(Int32(bigEndian: raw.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+                        at += 4
+                        bounds[c] = n < 0 ? (-1, 0) : (at, n)
+                        if n > 0 { at += n }
+                    }
+                    return try body(PostgresColumns(raw: raw, bounds: UnsafeBufferPointer(bounds)))
+                }
+            }
+        }
     }
 
     case authentication(Authentication)
@@ -231,5 +249,20 @@ extension BackendMessageDecoder {
             out.append(m)
         }
         return out
+    }
+}
+
+/// A DataRow's columns as raw bytes (see `BackendMessage.DataRow.withColumns`).
+public struct PostgresColumns {
+    let raw: UnsafeRawBufferPointer
+    let bounds: UnsafeBufferPointer<(start: Int, count: Int)>
+
+    public var count: Int { bounds.count }
+
+    /// Column `i`'s bytes; nil for SQL NULL or a column past the row's end.
+    public subscript(i: Int) -> UnsafeRawBufferPointer? {
+        guard i >= 0, i < bounds.count else { return nil }
+        let b = bounds[i]
+        return b.start < 0 ? nil : UnsafeRawBufferPointer(rebasing: raw[b.start..<(b.start + b.count)])
     }
 }

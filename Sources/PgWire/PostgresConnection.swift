@@ -260,17 +260,44 @@ public final class PostgresConnection: Sendable {
         }
         try await withExclusive {
             var fields: [BackendMessage.FieldDescription] = []
-            let messages: [FrontendMessage] = [
-                .parse(statement: "", query: sql, parameterTypes: parameters.map { $0?.typeOID ?? 0 }),
-                .bind(portal: "", statement: "", parameterFormats: parameters.map { $0?.format ?? 0 },
-                      parameters: parameters.map { $0?.bytes }, resultFormats: [resultFormat.rawValue]),
-                .describePortal(""),
-                .execute(portal: "", maxRows: 0),
-                .sync,
-            ]
-            _ = try await runCycle(messages, sql: sql, onColumns: { fields = $0 },
+            _ = try await runCycle(Self.extendedQuery(sql, parameters, resultFormat: resultFormat), sql: sql,
+                                   onColumns: { fields = $0 },
                                    onRow: { try onRow(PostgresRow(fields: fields, values: $0.columns)) })
         }
+    }
+
+    /// Extended query handing the result's columns to `onFields` once, then each row as it was
+    /// received (read it with `DataRow.withColumns` to avoid a buffer per column).
+    public func query(_ sql: String, _ parameters: [PostgresValue?], resultFormat: PostgresFormat = .text,
+                      onFields: ([BackendMessage.FieldDescription]) throws -> Void,
+                      onDataRow: (BackendMessage.DataRow) throws -> Void) async throws {
+        guard parameters.count <= Int(Int16.max) else {
+            throw PostgresError(code: .invalidConfiguration, context: "too many parameters (\(parameters.count))")
+        }
+        try await withExclusive {
+            var fieldsError: (any Error)?
+            _ = try await runCycle(Self.extendedQuery(sql, parameters, resultFormat: resultFormat), sql: sql,
+                                   onColumns: { f in
+                                       do { try onFields(f) } catch { fieldsError = error }
+                                   },
+                                   onRow: { row in
+                                       if let fieldsError { throw fieldsError }
+                                       try onDataRow(row)
+                                   })
+            if let fieldsError { throw fieldsError }
+        }
+    }
+
+    /// Parse, Bind, Describe, Execute and Sync of an unnamed statement.
+    static func extendedQuery(_ sql: String, _ parameters: [PostgresValue?], resultFormat: PostgresFormat) -> [FrontendMessage] {
+        [
+            .parse(statement: "", query: sql, parameterTypes: parameters.map { $0?.typeOID ?? 0 }),
+            .bind(portal: "", statement: "", parameterFormats: parameters.map { $0?.format ?? 0 },
+                  parameters: parameters.map { $0?.bytes }, resultFormats: [resultFormat.rawValue]),
+            .describePortal(""),
+            .execute(portal: "", maxRows: 0),
+            .sync,
+        ]
     }
 
     /// Runs a `COPY ... TO STDOUT` and hands each CopyData chunk (a row in text/CSV format) to

@@ -113,7 +113,8 @@ struct TableCopier {
                 let lastKey = chunk.lastKey
                 // The next chunk's query goes out before this one is handed to the producer, so
                 // PostgreSQL works while we enqueue.
-                async let following = more ? reader.read(after: lastKey) : SnapshotChunk()
+                let expectedBytes = chunk.records.byteCount
+                async let following = more ? reader.read(after: lastKey, expectedBytes: expectedBytes) : SnapshotChunk()
                 let deliveries = try await enqueue(chunk, headers: encodedHeaders)
                 producer.sendBuffered()   // no linger (kafka:batch:timeout) at a chunk's end
                 if let previous = unacknowledged { try await settle(previous) }
@@ -182,7 +183,9 @@ struct ChunkReader: Sendable {
     let layout: PgSnapshotConnector.TableLayout
     let chunkSize: Int
 
-    func read(after: [String]?) async throws -> SnapshotChunk {
+    /// Reads the chunk after the row with primary key `after` (nil: the first one);
+    /// `expectedBytes` (the previous chunk's size) sizes the record block in one allocation.
+    func read(after: [String]?, expectedBytes: Int = 0) async throws -> SnapshotChunk {
         let query: String
         var parameters: [PostgresValue?] = []
         if layout.primaryKey.isEmpty {
@@ -192,36 +195,40 @@ struct ChunkReader: Sendable {
             parameters = (after ?? []).map { PostgresValue.text($0) }
         }
         var chunk = SnapshotChunk()
-        chunk.records = KafkaRecordBlock(reservingRecords: chunkSize, bytes: chunkSize * 64)
+        chunk.records = KafkaRecordBlock(reservingRecords: chunkSize,
+                                         bytes: expectedBytes > 0 ? expectedBytes + expectedBytes / 8 : chunkSize * 64)
         var encoder: PgRowEncoder?
         var keyIndexes: [Int] = []
-        var lastRow: [ByteBuffer?] = []
+        var lastRow: BackendMessage.DataRow?
         do {
-            try await postgres.query(query, parameters) { row in
-                if encoder == nil {
-                    let keyColumns: Set<String> = layout.primaryKey.isEmpty
-                        ? Set(layout.identity ?? row.fields.map(\.name)) : Set(layout.primaryKey)
-                    encoder = PgRowEncoder(fields: row.fields, keyColumns: keyColumns)
-                    keyIndexes = try layout.primaryKey.map { name in
-                        guard let i = row.fields.firstIndex(where: { $0.name == name }) else {
-                            throw ConnectorError(.invalidData, "table \(layout.table): primary-key column \(name) is not in the result")
-                        }
-                        return i
+            try await postgres.query(query, parameters, onFields: { fields in
+                let keyColumns: Set<String> = layout.primaryKey.isEmpty
+                    ? Set(layout.identity ?? fields.map(\.name)) : Set(layout.primaryKey)
+                encoder = PgRowEncoder(fields: fields, keyColumns: keyColumns)
+                keyIndexes = try layout.primaryKey.map { name in
+                    guard let i = fields.firstIndex(where: { $0.name == name }) else {
+                        throw ConnectorError(.invalidData, "table \(layout.table): primary-key column \(name) is not in the result")
                     }
+                    return i
                 }
-                let values = row.values
-                let encoder = encoder!
-                chunk.records.appendRecord(key: { encoder.appendKey(buffers: values, to: &$0) },
-                                           value: { encoder.appendValue(buffers: values, to: &$0) })
-                lastRow = values
-            }
+            }, onDataRow: { row in
+                guard let encoder else {
+                    throw ConnectorError(.invalidData, "table \(layout.table): a row arrived before its description")
+                }
+                row.withColumns { columns in
+                    chunk.records.appendRecord(key: { encoder.appendKey(columns: columns, to: &$0) },
+                                               value: { encoder.appendValue(columns: columns, to: &$0) })
+                }
+                lastRow = row
+            })
         } catch let e as ConnectorError {
             throw e
         } catch {
             throw ConnectorError(.postgres, "reading table \(layout.table)", cause: error)
         }
-        if !keyIndexes.isEmpty && !chunk.records.isEmpty {
-            chunk.lastKey = keyIndexes.map { lastRow[$0].map { String(buffer: $0) } ?? "" }
+        if !keyIndexes.isEmpty, let lastRow {
+            let values = lastRow.columns
+            chunk.lastKey = keyIndexes.map { values[$0].map { String(buffer: $0) } ?? "" }
         }
         return chunk
     }

@@ -92,7 +92,38 @@ public struct PgRowEncoder: Sendable {
         return out
     }
 
+    /// Appends the record key of a row read in place (`DataRow.withColumns`) to `out`: the same
+    /// bytes as `appendKey(buffers:to:)`.
+    public func appendKey(columns values: PostgresColumns, to out: inout [UInt8]) {
+        append(order: keyOrder, omit: nil, to: &out) { i, out in
+            if let b = values[i] {
+                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, bytes: b, to: &out)
+            } else {
+                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: nil, to: &out)
+            }
+        }
+    }
+
+    /// Appends the record value of a row read in place to `out` (see `appendKey(columns:to:)`).
+    public func appendValue(columns values: PostgresColumns, to out: inout [UInt8]) {
+        append(order: valueOrder, omit: nil, to: &out) { i, out in
+            if let b = values[i] {
+                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, bytes: b, to: &out)
+            } else {
+                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: nil, to: &out)
+            }
+        }
+    }
+
     private func append(buffers values: [ByteBuffer?], order: [Int], omit: [Bool]?, to out: inout [UInt8]) {
+        append(order: order, omit: omit, to: &out) { i, out in
+            PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: i < values.count ? values[i] : nil, to: &out)
+        }
+    }
+
+    /// `{"name":fragment,...}` over the columns of `order`, `fragment` writing column i's value.
+    @inline(__always)
+    private func append(order: [Int], omit: [Bool]?, to out: inout [UInt8], fragment: (Int, inout [UInt8]) -> Void) {
         out.append(UInt8(ascii: "{"))
         var first = true
         for i in order {
@@ -100,7 +131,7 @@ public struct PgRowEncoder: Sendable {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
             out.append(contentsOf: namePrefixes[i])
-            PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: i < values.count ? values[i] : nil, to: &out)
+            fragment(i, &out)
         }
         out.append(UInt8(ascii: "}"))
     }

@@ -106,11 +106,10 @@ public final class KafkaProducer: Sendable {
     /// buffer is full (back-pressure). Acknowledgements of one partition arrive in order.
     public func enqueue(topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(String, [UInt8]?)] = [],
                         timestamp: Int64? = nil, partition: Int32? = nil) async throws -> DeliveryFuture {
-        var block = KafkaRecordBlock(reservingRecords: 1, bytes: (key?.count ?? 0) + (value?.count ?? 0))
-        block.append(key: key, value: value)
-        let futures = try await enqueue(topic: topic, records: block, headers: KafkaRecordHeaders(headers),
-                                        timestamp: timestamp, partition: partition)
-        return futures[0]
+        var future: DeliveryFuture?
+        try await append(topic: topic, .one(key: key, value: value), headers: KafkaRecordHeaders(headers),
+                         timestamp: timestamp, partition: partition) { future = $0 }
+        return future!
     }
 
     /// Buffers the records of `records`, in order, all with the same `headers` (encoded once)
@@ -118,6 +117,44 @@ public final class KafkaProducer: Sendable {
     /// and one topic lookup serve many records: the way to produce a chunk of rows.
     public func enqueue(topic: String, records: KafkaRecordBlock, headers: KafkaRecordHeaders = .none,
                         timestamp: Int64? = nil, partition: Int32? = nil) async throws -> [DeliveryFuture] {
+        var futures: [DeliveryFuture] = []
+        futures.reserveCapacity(records.count)
+        try await append(topic: topic, .block(records), headers: headers, timestamp: timestamp,
+                         partition: partition) { futures.append($0) }
+        return futures
+    }
+
+    /// What `append` buffers: one record, or a block of them.
+    private enum Records {
+        case one(key: [UInt8]?, value: [UInt8]?)
+        case block(KafkaRecordBlock)
+
+        var count: Int {
+            switch self {
+            case .one: 1
+            case .block(let b): b.count
+            }
+        }
+
+        /// Calls `body` with the key and value of each record of `range`, until it returns false;
+        /// returns the index it stopped at.
+        func forEach(in range: Range<Int>, _ body: (UnsafeRawBufferPointer?, UnsafeRawBufferPointer?) -> Bool) -> Int {
+            switch self {
+            case let .one(key, value):
+                guard !range.isEmpty else { return range.lowerBound }
+                let go = withOptionalBytes(key) { k in withOptionalBytes(value) { v in body(k, v) } }
+                return go ? range.upperBound : range.lowerBound
+            case .block(let block):
+                return block.bytes.withUnsafeBytes { all in
+                    for i in range where !block.withRecord(i, in: all, body) { return i }
+                    return range.upperBound
+                }
+            }
+        }
+    }
+
+    private func append(topic: String, _ records: Records, headers: KafkaRecordHeaders, timestamp: Int64?,
+                        partition: Int32?, future: (DeliveryFuture) -> Void) async throws {
         let ts = timestamp ?? Self.nowMillis()
         var partitionCount = state.withLock { $0.accumulator.partitionCount(topic: topic) }
         if partitionCount == nil {
@@ -130,13 +167,12 @@ public final class KafkaProducer: Sendable {
             throw KafkaWireError(.invalidArgument, "\(topic)/\(partition): the topic has \(count) partitions")
         }
         let loop = cluster.group.any()
-        var futures: [DeliveryFuture] = []
-        futures.reserveCapacity(records.count)
+        let total = records.count
         var next = 0
-        while next < records.count {
+        while next < total {
             // At most this many records per hold of the lock, so the sender is never kept waiting long.
-            let end = min(records.count, next + 256)
-            let (appendedTo, wakeSender, full) = try state.withLock { s -> (Int, Bool, Bool) in
+            let end = min(total, next + 256)
+            let (stopped, wakeSender) = try state.withLock { s -> (Int, Bool) in
                 if let e = s.fatalError { throw e }
                 guard !s.closed else { throw KafkaWireError(.closed, "producer closed") }
                 if s.transaction.phase == .ready && configuration.transactionalID != nil {
@@ -144,32 +180,26 @@ public final class KafkaProducer: Sendable {
                 }
                 let now = NIODeadline.now()
                 var wakeSender = false
-                return records.bytes.withUnsafeBytes { all -> (Int, Bool, Bool) in
-                    for i in next..<end {
-                        let r: ProducerAccumulator.AppendResult
-                        let p: Int32
-                        (r, p) = records.withRecord(i, in: all) { k, v in
-                            let p = partition ?? (k.map { KafkaPartitioner.partition(forKey: $0, partitionCount: count) }
-                                ?? s.accumulator.roundRobinPartition(topic: topic))
-                            if configuration.transactionalID != nil {
-                                s.transaction.partitionsInTransaction.insert(TopicPartitionKey(topic: topic, partition: p))
-                            }
-                            return (s.accumulator.append(topic: topic, partition: p, timestamp: ts, key: k, value: v,
-                                                         headers: headers, now: now,
-                                                         makePromise: { loop.makePromise(of: Int64.self) }), p)
-                        }
-                        switch r {
-                        case .appended(let handle, let index, let wake):
-                            wakeSender = wakeSender || wake
-                            futures.append(DeliveryFuture(topic: topic, partition: p, index: index, batch: handle))
-                        case .bufferFull:
-                            return (i, wakeSender, true)
-                        }
+                let stopped = records.forEach(in: next..<end) { k, v in
+                    let p = partition ?? (k.map { KafkaPartitioner.partition(forKey: $0, partitionCount: count) }
+                        ?? s.accumulator.roundRobinPartition(topic: topic))
+                    if configuration.transactionalID != nil {
+                        s.transaction.partitionsInTransaction.insert(TopicPartitionKey(topic: topic, partition: p))
                     }
-                    return (end, wakeSender, false)
+                    switch s.accumulator.append(topic: topic, partition: p, timestamp: ts, key: k, value: v, headers: headers,
+                                                now: now, makePromise: { loop.makePromise(of: Int64.self) }) {
+                    case .appended(let handle, let index, let wake):
+                        wakeSender = wakeSender || wake
+                        future(DeliveryFuture(topic: topic, partition: p, index: index, batch: handle))
+                        return true
+                    case .bufferFull:
+                        return false
+                    }
                 }
+                return (stopped, wakeSender)
             }
-            next = appendedTo
+            let full = stopped < end
+            next = stopped
             if wakeSender || full { wake.signal() }
             if full {
                 await withCheckedContinuation { c in
@@ -182,7 +212,6 @@ public final class KafkaProducer: Sendable {
                 }
             }
         }
-        return futures
     }
 
     /// Sends everything buffered now, without waiting for the linger, and returns at once (the
@@ -475,4 +504,9 @@ final class WakeSignal: Sendable {
 struct TopicPartitionKey: Hashable, Sendable {
     var topic: String
     var partition: Int32
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
 }

@@ -63,10 +63,10 @@ struct ProducerAccumulator {
     }
 
     mutating func roundRobinPartition(topic: String) -> Int32 {
-        guard var t = topics[topic] else { return 0 }
-        let p = t.nextRoundRobin
-        t.nextRoundRobin = (p + 1) % Int32(t.partitions.count)
-        topics[topic] = t
+        // In place: a copy of the topic's state would copy its partitions (and their batches).
+        guard let count = topics[topic]?.partitions.count else { return 0 }
+        let p = topics[topic]!.nextRoundRobin
+        topics[topic]!.nextRoundRobin = (p + 1) % Int32(count)
         return p
     }
 
@@ -128,9 +128,12 @@ struct ProducerAccumulator {
         var expired: [(ProducerBatch, KafkaWireError)] = []
         let canSend = !(limits.idempotent && (producerID < 0 || needsProducerIDReset))
         for name in topics.keys.sorted() {
-            var t = topics[name]!
+            // Taken out while changed (and put back below): a batch referenced from two places
+            // would be copied, all of its bytes, when `seal` writes its header.
+            var t = topics.removeValue(forKey: name)!
             for i in t.partitions.indices {
-                var q = t.partitions[i]
+                var q = PartitionQueue()
+                swap(&q, &t.partitions[i])
                 if var open = q.open {
                     let due = open.createdAt + limits.linger
                     if sealAll || due <= now {
@@ -212,8 +215,9 @@ struct ProducerAccumulator {
         inFlightPerBroker[broker, default: 1] -= 1
         var done: [(ProducerBatch, Result<Int64, KafkaWireError>)] = []
         for (batch, outcome, error) in outcomes {
-            guard var t = topics[batch.topic] else { continue }
-            var q = t.partitions[Int(batch.partition)]
+            guard var t = topics.removeValue(forKey: batch.topic) else { continue }
+            var q = PartitionQueue()
+            swap(&q, &t.partitions[Int(batch.partition)])
             q.inFlight -= 1
             switch outcome {
             case .delivered(let offset):
