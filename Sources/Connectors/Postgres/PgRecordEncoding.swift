@@ -95,23 +95,21 @@ public struct PgRowEncoder: Sendable {
     /// Appends the record key of a row read in place (`DataRow.withColumns`) to `out`: the same
     /// bytes as `appendKey(buffers:to:)`.
     public func appendKey(columns values: PostgresColumns, to out: inout [UInt8]) {
-        append(order: keyOrder, omit: nil, to: &out) { i, out in
-            if let b = values[i] {
-                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, bytes: b, to: &out)
-            } else {
-                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: nil, to: &out)
-            }
-        }
+        append(order: keyOrder, omit: nil, to: &out) { appendColumn($0, of: values, to: &$1) }
     }
 
     /// Appends the record value of a row read in place to `out` (see `appendKey(columns:to:)`).
     public func appendValue(columns values: PostgresColumns, to out: inout [UInt8]) {
-        append(order: valueOrder, omit: nil, to: &out) { i, out in
-            if let b = values[i] {
-                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, bytes: b, to: &out)
-            } else {
-                PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: nil, to: &out)
-            }
+        append(order: valueOrder, omit: nil, to: &out) { appendColumn($0, of: values, to: &$1) }
+    }
+
+    /// Column `i`'s JSON fragment from a row read in place.
+    @inline(__always)
+    private func appendColumn(_ i: Int, of values: PostgresColumns, to out: inout [UInt8]) {
+        if let b = values[i] {
+            PostgresJSON.appendFragment(typeOID: columns[i].typeOID, bytes: b, to: &out)
+        } else {
+            PostgresJSON.appendFragment(typeOID: columns[i].typeOID, text: nil, to: &out)
         }
     }
 
